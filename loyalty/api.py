@@ -1,0 +1,77 @@
+"""The API's error body, the same on every error: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from loyalty.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+_CODE_BY_EXCEPTION = [
+    (exceptions.ValidationError, "validation_error"),
+    (exceptions.ParseError, "validation_error"),
+    (exceptions.UnsupportedMediaType, "validation_error"),
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "not_authenticated"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.Throttled, "throttled"),
+]
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": str(message), "details": details or {}}}
+
+
+def _message_and_details(exc: exceptions.APIException) -> tuple[str, dict]:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return _("Some fields are invalid."), detail
+    if isinstance(detail, list):
+        return _("The request is invalid."), {"non_field_errors": detail}
+    return str(detail), {}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, reshaped into the contract body; unexpected errors become a 500 body."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(
+            error_body("validation_error", _("Some fields are invalid."), details),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled API error", exc_info=exc)
+        return Response(
+            error_body("server_error", _("Something went wrong on our side; nothing was changed.")),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    code = next((c for cls, c in _CODE_BY_EXCEPTION if isinstance(exc, cls)), "error")
+    message, details = _message_and_details(exc)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after": int(exc.wait + 0.999)}
+    response.data = error_body(code, message, details)
+    return response
+
+
+def json_error_response(request, code: str, message: str, status_code: int) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status_code)

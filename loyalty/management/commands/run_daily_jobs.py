@@ -1,0 +1,34 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from loyalty import daily
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--today {value!r} is not a date in YYYY-MM-DD form.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Run everything the scheduler runs for a day (in the programme's time zone). "
+        "Safe to repeat: a second run does only what became due since."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--today", type=_iso_date, help="YYYY-MM-DD; default: today")
+
+    def handle(self, *args, today=None, **options):
+        run = daily.run_daily_jobs(today=today)
+        if not run.outcomes:
+            self.stdout.write(f"{run.today}: no daily jobs are registered.")
+        for outcome in run.outcomes:
+            status = "ok" if outcome.ok else f"FAILED {outcome.error}"
+            self.stdout.write(
+                f"{run.today} {outcome.name}: {status} ({outcome.seconds:.2f}s) {outcome.result!r}"
+            )
+        if not run.ok:
+            raise CommandError("some daily jobs failed; see above.")

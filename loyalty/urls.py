@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from loyalty import views
+
+admin.site.site_header = _("Loyalty platform")
+admin.site.site_title = _("Loyalty staff")
+admin.site.index_title = _("Programme administration")
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("health/", views.health, name="health"),
+    path("staff/", views.staff_home, name="staff_home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("me/", include("members.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/v1/pos/", include("pos.urls")),
+]
+
+handler400 = "loyalty.views.handler400"
+handler403 = "loyalty.views.handler403"
+handler404 = "loyalty.views.handler404"
+handler500 = "loyalty.views.handler500"
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
+from members.models import AuditEntry, ConsentEvent, Member, Program, Purchase, Store, User
+from members.services import PROFILE_FIELDS, member_block, member_unblock, member_update_profile
+
+
+class MemberAdminForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = PROFILE_FIELDS
+
+    def clean_phone(self):
+        raw = self.cleaned_data.get("phone")
+        return phone_normalize(raw) if raw else None
+
+    def clean_email(self):
+        return (self.cleaned_data.get("email") or "").strip().lower() or None
+
+
+class PhoneAwareSearchMixin:
+    """Search also finds members by phone typed in any common form (0912 345 678...)."""
+
+    phone_lookup = "phone"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and phone_looks_like(term):
+            try:
+                phone = phone_normalize(term)
+            except ValidationError:
+                phone = None
+            if phone:
+                results |= queryset.filter(**{self.phone_lookup: phone})
+            cleaned = card_number_clean(term)
+            if cleaned.isdigit() and cleaned != term:
+                results |= queryset.filter(**{self.phone_lookup.replace("phone", "card_number"): cleaned})
+        return results, may_have_duplicates
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "name", "member__full_name", "member__phone", "member__card_number"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Personal info"), {"fields": ["name"]}),
+        (
+            _("Permissions"),
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
+    ]
+
+
+class ConsentEventInline(admin.TabularInline):
+    model = ConsentEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "channel", "granted", "source", "actor"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AuditEntryInline(admin.TabularInline):
+    model = AuditEntry
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "actor", "actor_label", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Member)
+class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+    list_display = ["card_number", "full_name", "phone", "email", "status", "joined_at"]
+    list_filter = ["status", "gender", "province", "enrolled_via", "email_consent", "sms_consent"]
+    search_fields = ["full_name", "phone", "email", "card_number", "referral_code"]
+    date_hierarchy = "joined_at"
+    list_select_related = ["user"]
+    # Identity, consents and status change through services (history and audit), not here.
+    readonly_fields = [
+        "card_number",
+        "referral_code",
+        "user",
+        "status",
+        "blocked_reason",
+        "email_consent",
+        "email_consent_at",
+        "sms_consent",
+        "sms_consent_at",
+        "joined_at",
+        "enrolled_via",
+        "enrolled_at_store",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["card_number", "referral_code", "user", "status", "blocked_reason"]}),
+        (
+            _("Profile"),
+            {"fields": ["full_name", "phone", "email", "birth_date", "gender", "province", "occupation"]},
+        ),
+        (
+            _("Marketing consent"),
+            {"fields": ["email_consent", "email_consent_at", "sms_consent", "sms_consent_at"]},
+        ),
+        (_("Enrolment"), {"fields": ["joined_at", "enrolled_via", "enrolled_at_store", "updated_at"]}),
+    ]
+    inlines = [ConsentEventInline, AuditEntryInline]
+    actions = ["block_selected", "unblock_selected"]
+
+    def has_add_permission(self, request):
+        # Members enrol through the portal, the till or an import: each makes card numbers,
+        # consents and history through the services.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    form = MemberAdminForm
+
+    def save_model(self, request, obj, form, change):
+        # The form validated (normalised phone, unique contacts); the service writes and audits.
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in PROFILE_FIELDS}
+        member = Member.objects.get(pk=obj.pk)
+        member_update_profile(member=member, acting_user=request.user, **changes)
+
+    @admin.action(description=_("Block selected members"), permissions=["block"])
+    def block_selected(self, request, queryset):
+        for member in queryset:
+            member_block(member=member, reason=str(_("Blocked from the admin")), acting_user=request.user)
+        self.message_user(request, _("Blocked %(n)d member(s).") % {"n": queryset.count()})
+
+    @admin.action(description=_("Unblock selected members"), permissions=["block"])
+    def unblock_selected(self, request, queryset):
+        for member in queryset:
+            member_unblock(member=member, reason=str(_("Unblocked from the admin")), acting_user=request.user)
+        self.message_user(request, _("Unblocked %(n)d member(s).") % {"n": queryset.count()})
+
+    def has_block_permission(self, request):
+        return request.user.has_perm("members.block_member")
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+    phone_lookup = "member__phone"
+    list_display = ["at", "member", "channel", "granted", "source", "actor"]
+    list_filter = ["channel", "granted", "source"]
+    search_fields = ["member__full_name", "member__phone", "member__email", "member__card_number"]
+    list_select_related = ["member", "actor"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+    phone_lookup = "member__phone"
+    list_display = ["at", "action", "member", "actor", "actor_label", "reason"]
+    list_filter = ["action"]
+    search_fields = ["action", "member__full_name", "member__phone", "member__email", "member__card_number", "actor__email"]
+    list_select_related = ["member", "actor"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ["name", "currency", "earn_per_amount", "earn_points", "pending_days", "expiry_months"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "province", "is_active"]
+    list_filter = ["is_active", "province"]
+    search_fields = ["code", "name", "address"]
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+    phone_lookup = "member__phone"
+    list_display = ["occurred_at", "store", "external_id", "member", "total_amount", "amount_due"]
+    list_filter = ["store"]
+    search_fields = ["external_id", "member__full_name", "member__phone", "member__email", "member__card_number"]
+    list_select_related = ["store", "member"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = [f.name for f in Purchase._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,92 @@
+"""Forms of the member portal. They collect and show errors; services do the writing."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from members.identifiers import phone_normalize
+from members.models import Member
+from members.provinces import PROVINCE_CHOICES
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class ProfileFieldsMixin(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        help_text=_("For example 0912 345 678."),
+    )
+    birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DateInput())
+    gender = forms.ChoiceField(
+        label=_("Gender"),
+        required=False,
+        choices=[("", _("Prefer not to say")), *Member.Gender.choices],
+    )
+    province = forms.ChoiceField(
+        label=_("Province/city"), required=False, choices=[("", "—"), *PROVINCE_CHOICES]
+    )
+    occupation = forms.CharField(label=_("Occupation"), max_length=100, required=False)
+
+    def clean_phone(self):
+        return phone_normalize(self.cleaned_data["phone"])
+
+    def clean_full_name(self):
+        return " ".join(self.cleaned_data["full_name"].split())
+
+
+class ConsentFieldsMixin(forms.Form):
+    email_consent = forms.BooleanField(
+        label=_("Send me offers and news by email"), required=False
+    )
+    sms_consent = forms.BooleanField(label=_("Send me offers and news by SMS"), required=False)
+
+
+class SignupForm(ProfileFieldsMixin, ConsentFieldsMixin):
+    """Extra fields on allauth's sign-up; the adapter creates the member from them."""
+
+    field_order = ["email", "full_name", "phone", "password1", "password2", "birth_date"]
+
+    def clean_phone(self):
+        phone = super().clean_phone()
+        if Member.objects.filter(phone=phone).exists():
+            raise ValidationError(
+                _(
+                    "This phone number is already a member. Log in, or if you joined at a "
+                    "store, ask the staff to connect your account."
+                )
+            )
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        if email and Member.objects.filter(email__iexact=email, user__isnull=True).exists():
+            self.add_error(
+                "email",
+                _(
+                    "This email address belongs to a member who joined at a store. Ask the "
+                    "staff to connect your account."
+                ),
+            )
+        return cleaned
+
+    def signup(self, request, user):
+        """Called by allauth after the user is saved; the adapter already did the work."""
+
+
+class ProfileForm(ProfileFieldsMixin):
+    pass
+
+
+class ConsentForm(ConsentFieldsMixin):
+    pass

@@ -1,0 +1,96 @@
+"""Staff roles as groups with permissions, kept in sync after every ``migrate``.
+
+Each role lists permissions as ``app_label.codename``; a role's group gets exactly the
+listed permissions that exist (apps added later bring their permissions with them). Roles:
+
+- Program admin: everything about the programme, members, rewards, campaigns and stores.
+- Marketer: campaigns, rewards and segments; reads members (no blocking, no points).
+- Store manager: reads members and purchases, edits profiles; manages its store's data.
+- Support: helps members: edits profiles and consents, blocks, adjusts points with a reason.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS
+
+PROGRAM_ADMIN = "Program admin"
+MARKETER = "Marketer"
+STORE_MANAGER = "Store manager"
+SUPPORT = "Support"
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    PROGRAM_ADMIN: [
+        "*members",
+        "*tiers",
+        "*rewards",
+        "*campaigns",
+        "*pos",
+        "*django_celery_beat",
+        "members.view_user",
+        "members.change_user",
+    ],
+    MARKETER: [
+        "*campaigns",
+        "*rewards",
+        "members.view_member",
+        "members.view_store",
+        "members.view_purchase",
+        "members.view_program",
+        "tiers.view_tier",
+        "members.export_members",
+    ],
+    STORE_MANAGER: [
+        "members.view_member",
+        "members.change_member",
+        "members.view_purchase",
+        "members.view_store",
+        "members.view_program",
+        "members.view_consentevent",
+        "tiers.view_tier",
+        "rewards.view_reward",
+        "rewards.view_voucher",
+    ],
+    SUPPORT: [
+        "members.view_member",
+        "members.change_member",
+        "members.block_member",
+        "members.adjust_points",
+        "members.view_consentevent",
+        "members.view_auditentry",
+        "members.view_purchase",
+        "members.view_store",
+        "members.view_program",
+        "tiers.view_tier",
+        "rewards.view_reward",
+        "rewards.view_voucher",
+    ],
+}
+
+
+def roles_sync(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
+    """Create the role groups and set each one's permissions to exactly its list."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    every = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.using(using).select_related("content_type")
+    }
+    for role, wanted in ROLE_PERMISSIONS.items():
+        chosen = []
+        for entry in wanted:
+            if entry.startswith("*"):
+                prefix = entry[1:] + "."
+                chosen += [perm for key, perm in every.items() if key.startswith(prefix)]
+            elif entry in every:
+                chosen.append(every[entry])
+        group, _created = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set(chosen)
+
+
+def on_post_migrate(sender, using=DEFAULT_DB_ALIAS, apps=global_apps, **kwargs):
+    """``post_migrate`` is sent once per app; sync after the last one, when every app's
+    permissions exist."""
+    if sender.label != list(global_apps.get_app_configs())[-1].label:
+        return
+    roles_sync(using=using)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from members import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("profile/", views.profile, name="profile"),
+    path("consents/", views.consents, name="consents"),
+    path("card.svg", views.card_qr, name="card_qr"),
+]

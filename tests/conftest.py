@@ -1,0 +1,96 @@
+"""Shared personas and markers.
+
+Markers decide what runs where (and nothing else is ever skipped):
+- ``postgres``: needs PostgreSQL; runs when DATABASE_URL points at it.
+- ``worker``: needs a real broker and starts a Celery worker; runs when CELERY_BROKER_URL is set.
+- ``browser``: drives Debian's Chromium; deselected by default, run by ``.ci/run``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from members.roles import MARKETER, PROGRAM_ADMIN, STORE_MANAGER, SUPPORT
+from tests.factories import MemberFactory, StoreFactory, UserFactory
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+    skip_worker = pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL=redis://...")
+    for item in items:
+        if "postgres" in item.keywords and not _on_postgres():
+            item.add_marker(skip_pg)
+        if "worker" in item.keywords and not os.environ.get("CELERY_BROKER_URL"):
+            item.add_marker(skip_worker)
+
+
+@pytest.fixture
+def member(db):
+    return MemberFactory(full_name="Nguyễn Thị Mai", phone="0912 345 678", email="mai@example.com")
+
+
+@pytest.fixture
+def other_member(db):
+    return MemberFactory(full_name="Trần Văn Bình", phone="0987 654 321", email="binh@example.com")
+
+
+@pytest.fixture
+def member_user(db):
+    """A member who logs in to the portal."""
+    user = UserFactory(email="lan@example.com")
+    MemberFactory(user=user, full_name="Lê Thị Lan", phone="0903 123 456", email=user.email)
+    user.refresh_from_db()
+    return user
+
+
+def _staff(role: str, email: str):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(email=email, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def program_admin(db):
+    return _staff(PROGRAM_ADMIN, "admin@example.com")
+
+
+@pytest.fixture
+def marketer(db):
+    return _staff(MARKETER, "marketer@example.com")
+
+
+@pytest.fixture
+def store_manager(db):
+    return _staff(STORE_MANAGER, "manager@example.com")
+
+
+@pytest.fixture
+def support(db):
+    return _staff(SUPPORT, "support@example.com")
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory(code="HCM01", name="Quận 1")
+
+
+@pytest.fixture
+def other_store(db):
+    return StoreFactory(code="HN01", name="Hoàn Kiếm")
+
+
+@pytest.fixture
+def store_key(store):
+    """(api_key_row, raw_key) for ``store``."""
+    from pos.services import api_key_create
+
+    return api_key_create(store=store, label="till 1")
