@@ -48,7 +48,9 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        details = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
         return Response(
             error_body("validation_error", _("Some fields are invalid."), details),
             status=status.HTTP_400_BAD_REQUEST,

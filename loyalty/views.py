@@ -41,7 +41,10 @@ def handler404(request, exception=None):
 def handler500(request):
     if _is_api(request):
         return json_error_response(
-            request, "server_error", _("Something went wrong on our side; nothing was changed."), 500
+            request,
+            "server_error",
+            _("Something went wrong on our side; nothing was changed."),
+            500,
         )
     return render(request, "500.html", status=500)
 

@@ -41,7 +41,9 @@ class PhoneAwareSearchMixin:
                 results |= queryset.filter(**{self.phone_lookup: phone})
             cleaned = card_number_clean(term)
             if cleaned.isdigit() and cleaned != term:
-                results |= queryset.filter(**{self.phone_lookup.replace("phone", "card_number"): cleaned})
+                results |= queryset.filter(
+                    **{self.phone_lookup.replace("phone", "card_number"): cleaned}
+                )
         return results, may_have_duplicates
 
 
@@ -114,13 +116,26 @@ class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
         (None, {"fields": ["card_number", "referral_code", "user", "status", "blocked_reason"]}),
         (
             _("Profile"),
-            {"fields": ["full_name", "phone", "email", "birth_date", "gender", "province", "occupation"]},
+            {
+                "fields": [
+                    "full_name",
+                    "phone",
+                    "email",
+                    "birth_date",
+                    "gender",
+                    "province",
+                    "occupation",
+                ]
+            },
         ),
         (
             _("Marketing consent"),
             {"fields": ["email_consent", "email_consent_at", "sms_consent", "sms_consent_at"]},
         ),
-        (_("Enrolment"), {"fields": ["joined_at", "enrolled_via", "enrolled_at_store", "updated_at"]}),
+        (
+            _("Enrolment"),
+            {"fields": ["joined_at", "enrolled_via", "enrolled_at_store", "updated_at"]},
+        ),
     ]
     inlines = [ConsentEventInline, AuditEntryInline]
     actions = ["block_selected", "unblock_selected"]
@@ -144,13 +159,17 @@ class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     @admin.action(description=_("Block selected members"), permissions=["block"])
     def block_selected(self, request, queryset):
         for member in queryset:
-            member_block(member=member, reason=str(_("Blocked from the admin")), acting_user=request.user)
+            member_block(
+                member=member, reason=str(_("Blocked from the admin")), acting_user=request.user
+            )
         self.message_user(request, _("Blocked %(n)d member(s).") % {"n": queryset.count()})
 
     @admin.action(description=_("Unblock selected members"), permissions=["block"])
     def unblock_selected(self, request, queryset):
         for member in queryset:
-            member_unblock(member=member, reason=str(_("Unblocked from the admin")), acting_user=request.user)
+            member_unblock(
+                member=member, reason=str(_("Unblocked from the admin")), acting_user=request.user
+            )
         self.message_user(request, _("Unblocked %(n)d member(s).") % {"n": queryset.count()})
 
     def has_block_permission(self, request):
@@ -181,7 +200,14 @@ class AuditEntryAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     phone_lookup = "member__phone"
     list_display = ["at", "action", "member", "actor", "actor_label", "reason"]
     list_filter = ["action"]
-    search_fields = ["action", "member__full_name", "member__phone", "member__email", "member__card_number", "actor__email"]
+    search_fields = [
+        "action",
+        "member__full_name",
+        "member__phone",
+        "member__email",
+        "member__card_number",
+        "actor__email",
+    ]
     list_select_related = ["member", "actor"]
     date_hierarchy = "at"
 
@@ -197,7 +223,14 @@ class AuditEntryAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
-    list_display = ["name", "currency", "earn_per_amount", "earn_points", "pending_days", "expiry_months"]
+    list_display = [
+        "name",
+        "currency",
+        "earn_per_amount",
+        "earn_points",
+        "pending_days",
+        "expiry_months",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -218,7 +251,13 @@ class PurchaseAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     phone_lookup = "member__phone"
     list_display = ["occurred_at", "store", "external_id", "member", "total_amount", "amount_due"]
     list_filter = ["store"]
-    search_fields = ["external_id", "member__full_name", "member__phone", "member__email", "member__card_number"]
+    search_fields = [
+        "external_id",
+        "member__full_name",
+        "member__phone",
+        "member__email",
+        "member__card_number",
+    ]
     list_select_related = ["store", "member"]
     date_hierarchy = "occurred_at"
     readonly_fields = [f.name for f in Purchase._meta.fields]

@@ -45,9 +45,7 @@ class ProfileFieldsMixin(forms.Form):
 
 
 class ConsentFieldsMixin(forms.Form):
-    email_consent = forms.BooleanField(
-        label=_("Send me offers and news by email"), required=False
-    )
+    email_consent = forms.BooleanField(label=_("Send me offers and news by email"), required=False)
     sms_consent = forms.BooleanField(label=_("Send me offers and news by SMS"), required=False)
 
 

@@ -21,7 +21,9 @@ _SEPARATORS = re.compile(r"[\s\-.]")
 
 def card_number_generate() -> str:
     """A random 12-digit card number whose last digit is a Luhn check digit."""
-    body = str(secrets.randbelow(9 * 10 ** (CARD_NUMBER_LENGTH - 2)) + 10 ** (CARD_NUMBER_LENGTH - 2))
+    body = str(
+        secrets.randbelow(9 * 10 ** (CARD_NUMBER_LENGTH - 2)) + 10 ** (CARD_NUMBER_LENGTH - 2)
+    )
     return body + luhn.calc_check_digit(body)
 
 

@@ -124,10 +124,14 @@ class Program(models.Model):
         verbose_name_plural = _("programme")
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="program_singleton"),
-            models.CheckConstraint(condition=Q(earn_per_amount__gt=0), name="program_earn_amount_pos"),
+            models.CheckConstraint(
+                condition=Q(earn_per_amount__gt=0), name="program_earn_amount_pos"
+            ),
             models.CheckConstraint(condition=Q(point_value__gt=0), name="program_point_value_pos"),
             models.CheckConstraint(condition=Q(expiry_months__gte=1), name="program_expiry_min"),
-            models.CheckConstraint(condition=Q(tier_window_months__gte=1), name="program_window_min"),
+            models.CheckConstraint(
+                condition=Q(tier_window_months__gte=1), name="program_window_min"
+            ),
         ]
 
     def __str__(self):
@@ -188,7 +192,8 @@ class Member(models.Model):
     phone = models.CharField(
         _("phone"), max_length=16, unique=True, null=True, blank=True, help_text=_("E.164")
     )
-    email = models.EmailField(_("email"), null=True, blank=True)
+    # NULL, not "", for no email: the case-insensitive unique constraint must ignore absences.
+    email = models.EmailField(_("email"), null=True, blank=True)  # noqa: DJ001
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     province = models.CharField(

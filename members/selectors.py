@@ -33,7 +33,7 @@ def member_find(query: str) -> Member | None:
     if phone_looks_like(text):
         try:
             phone = phone_normalize(text)
-        except Exception:  # noqa: BLE001 - not a phone number means no match
+        except Exception:
             return None
         return members.filter(phone=phone).first()
     return None

@@ -243,7 +243,11 @@ def member_set_consent(
     )
     setattr(member, f"{channel}_consent", granted)
     setattr(member, f"{channel}_consent_at", now)
-    if acting_user is not None and acting_user != locked.user and source == ConsentEvent.Source.STAFF:
+    if (
+        acting_user is not None
+        and acting_user != locked.user
+        and source == ConsentEvent.Source.STAFF
+    ):
         AuditEntry.objects.create(
             actor=acting_user,
             action="member.consent_changed",

@@ -64,7 +64,10 @@ def profile(request):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             except DomainError as exc:
-                form.add_error(exc.details.get("field") if exc.details.get("field") in form.fields else None, exc.message)
+                form.add_error(
+                    exc.details.get("field") if exc.details.get("field") in form.fields else None,
+                    exc.message,
+                )
             else:
                 messages.success(request, _("Your profile is saved."))
                 return redirect("portal:profile")

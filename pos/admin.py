@@ -26,4 +26,6 @@ class StoreApiKeyAdmin(admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         for api_key in queryset:
             api_key_revoke(api_key=api_key, acting_user=request.user)
-        self.message_user(request, _("Revoked %(n)d key(s).") % {"n": queryset.count()}, messages.SUCCESS)
+        self.message_user(
+            request, _("Revoked %(n)d key(s).") % {"n": queryset.count()}, messages.SUCCESS
+        )

@@ -20,7 +20,9 @@ class PosApiView(APIView):
 
 class ProgramSerializer(serializers.Serializer):
     class EarnSerializer(serializers.Serializer):
-        per_amount = serializers.DecimalField(max_digits=14, decimal_places=2, normalize_output=True)
+        per_amount = serializers.DecimalField(
+            max_digits=14, decimal_places=2, normalize_output=True
+        )
         points = serializers.IntegerField()
 
     currency = serializers.CharField()

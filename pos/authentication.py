@@ -20,7 +20,9 @@ class StoreApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         keyword, _sep, raw = header.partition(" ")
         if keyword != self.keyword or not raw.strip():
-            raise exceptions.AuthenticationFailed(_("Use the header “Authorization: Api-Key <key>”."))
+            raise exceptions.AuthenticationFailed(
+                _("Use the header “Authorization: Api-Key <key>”.")
+            )
         api_key = api_key_authenticate(raw.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed(_("The API key is not valid or was revoked."))

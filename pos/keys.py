@@ -24,7 +24,9 @@ def key_generate() -> tuple[str, str]:
 
 
 def key_hash(raw: str, *, secret: str | None = None) -> str:
-    return salted_hmac(_SALT, raw, secret=secret or settings.SECRET_KEY, algorithm="sha256").hexdigest()
+    return salted_hmac(
+        _SALT, raw, secret=secret or settings.SECRET_KEY, algorithm="sha256"
+    ).hexdigest()
 
 
 def key_hash_candidates(raw: str) -> list[str]:

@@ -1,1 +1,1 @@
-"""rewards: built by its own issue; the app exists so the layout and imports are fixed from day one."""
+"""rewards: built by its own issue; the app exists so the layout is fixed from day one."""

@@ -13,7 +13,14 @@ from members.identifiers import (
 
 @pytest.mark.parametrize(
     "raw",
-    ["0912 345 678", "+84 912 345 678", "+84912345678", "84912345678", "0912.345.678", "0912-345-678"],
+    [
+        "0912 345 678",
+        "+84 912 345 678",
+        "+84912345678",
+        "84912345678",
+        "0912.345.678",
+        "0912-345-678",
+    ],
 )
 def test_common_vietnamese_forms_normalise_to_one_e164_number(raw):
     assert phone_normalize(raw) == "+84912345678"

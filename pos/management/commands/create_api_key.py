@@ -16,5 +16,7 @@ class Command(BaseCommand):
         if store is None:
             raise CommandError(f"no store with code {code!r}; create it with create_store first.")
         api_key, raw = api_key_create(store=store, label=label)
-        self.stdout.write(f"API key {api_key.prefix} for store {store.code}; it is not shown again:")
+        self.stdout.write(
+            f"API key {api_key.prefix} for store {store.code}; it is not shown again:"
+        )
         self.stdout.write(raw)

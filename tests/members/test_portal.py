@@ -1,0 +1,139 @@
+import pytest
+from django.urls import reverse
+
+from members.models import ConsentEvent, Member, User
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = {
+    "email": "Thu@Example.com",
+    "full_name": "Đỗ Thị Thu",
+    "phone": "0912 345 678",
+    "password1": "an-unguessable-pass-42",
+    "password2": "an-unguessable-pass-42",
+    "birth_date": "1995-03-08",
+    "gender": "female",
+    "province": "ha-noi",
+    "occupation": "Giáo viên",
+    "sms_consent": "on",
+}
+
+
+def test_visitor_signs_up_and_gets_a_card(client):
+    response = client.post(reverse("account_signup"), SIGNUP)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(email="thu@example.com")
+    member = user.member
+    assert member.phone == "+84912345678"
+    assert member.full_name == "Đỗ Thị Thu"
+    assert member.province == "ha-noi"
+    assert member.sms_consent and not member.email_consent
+    assert ConsentEvent.objects.get(member=member).source == "signup"
+    home = client.get(reverse("portal:home"))
+    assert home.status_code == 200
+    assert member.card_number_display in home.content.decode()
+    assert member.referral_code in home.content.decode()
+
+
+def test_signup_with_a_phone_already_enrolled_at_the_till_is_refused(client, member):
+    response = client.post(reverse("account_signup"), {**SIGNUP, "phone": "+84 912 345 678"})
+    assert response.status_code == 200
+    assert "phone" in response.context["form"].errors
+    assert not User.objects.filter(email="thu@example.com").exists()
+    assert Member.objects.count() == 1
+
+
+def test_signup_with_invalid_phone_shows_the_error_and_creates_nothing(client):
+    response = client.post(reverse("account_signup"), {**SIGNUP, "phone": "12345"})
+    assert response.status_code == 200
+    assert "phone" in response.context["form"].errors
+    assert User.objects.count() == 0 and Member.objects.count() == 0
+
+
+def test_member_logs_in_with_email_and_password(client, member_user):
+    response = client.post(
+        reverse("account_login"), {"login": "LAN@example.com", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("portal:home")
+    assert client.get(reverse("portal:home")).status_code == 200
+
+
+def test_portal_needs_login(client):
+    response = client.get(reverse("portal:profile"))
+    assert response.status_code == 302
+    assert reverse("account_login") in response.url
+
+
+def test_member_edits_profile(client, member_user):
+    client.force_login(member_user)
+    response = client.post(
+        reverse("portal:profile"),
+        {
+            "full_name": "Lê Thị Lan Anh",
+            "phone": "+84 903 123 456",
+            "birth_date": "1990-10-20",
+            "gender": "female",
+            "province": "da-nang",
+            "occupation": "Kỹ sư",
+        },
+    )
+    assert response.status_code == 302
+    member = Member.objects.get(user=member_user)
+    assert (member.full_name, member.province, member.occupation) == (
+        "Lê Thị Lan Anh",
+        "da-nang",
+        "Kỹ sư",
+    )
+    assert member.birth_date.isoformat() == "1990-10-20"
+
+
+def test_profile_edit_with_someone_elses_phone_is_refused(client, member_user, other_member):
+    client.force_login(member_user)
+    response = client.post(reverse("portal:profile"), {"full_name": "Lan", "phone": "0987 654 321"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["phone"]
+    assert Member.objects.get(user=member_user).phone == "+84903123456"
+
+
+def test_member_changes_consents_and_sees_the_history(client, member_user):
+    client.force_login(member_user)
+    client.post(reverse("portal:consents"), {"email_consent": "on", "sms_consent": "on"})
+    client.post(reverse("portal:consents"), {"email_consent": "on"})
+    member = Member.objects.get(user=member_user)
+    assert member.email_consent and not member.sms_consent
+    events = list(
+        member.consent_events.order_by("at", "id").values_list("channel", "granted", "source")
+    )
+    assert events == [("email", True, "portal"), ("sms", True, "portal"), ("sms", False, "portal")]
+    page = client.get(reverse("portal:consents"))
+    assert len(page.context["history"]) == 3
+
+
+def test_card_qr_is_an_svg_of_the_card_number(client, member_user):
+    client.force_login(member_user)
+    response = client.get(reverse("portal:card_qr"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg")
+
+
+def test_staff_login_without_membership_gets_a_clear_page(client, support):
+    client.force_login(support)
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 403
+    assert "members/no_member.html" in [t.name for t in response.templates]
+
+
+def test_pages_are_vietnamese_first_and_english_on_request(client):
+    vi = client.get(reverse("landing"))
+    assert '<html lang="vi">' in vi.content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    en = client.get(reverse("landing"))
+    assert '<html lang="en">' in en.content.decode()
+
+
+def test_every_page_declares_a_phone_viewport(client, member_user):
+    client.force_login(member_user)
+    for name in ("portal:home", "portal:profile", "portal:consents"):
+        assert 'name="viewport"' in client.get(reverse(name)).content.decode()
