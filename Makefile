@@ -20,7 +20,7 @@ migrate: install
 	$(MANAGE) migrate --noinput
 
 seed: migrate
-	$(MANAGE) seed_demo
+	$(MANAGE) seed_demo --base-url http://$(HOST):$(PORT)
 
 # Serve the site on $(HOST):$(PORT) with demo data. With CELERY_BROKER_URL set, a Celery
 # worker and beat run beside the server and stop with it.

@@ -44,6 +44,8 @@ if SECRET_KEY is None:
 elif len(SECRET_KEY) < 50 and not DEBUG:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long.")
 
+SECRET_KEY_FALLBACKS = env.get_list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.get_list(
     "DJANGO_ALLOWED_HOSTS",
     default=["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else [],

@@ -153,7 +153,12 @@ def member_create(
     for channel, granted in (("email", email_consent), ("sms", sms_consent)):
         if granted:
             member_set_consent(
-                member=member, channel=channel, granted=True, source=source, acting_user=acting_user
+                member=member,
+                channel=channel,
+                granted=True,
+                source=source,
+                acting_user=acting_user,
+                at=member.joined_at,
             )
     return member
 
@@ -216,6 +221,7 @@ def member_set_consent(
     granted: bool,
     source: str,
     acting_user: User | None = None,
+    at=None,
 ) -> bool:
     """Record a consent decision for one channel; returns False when nothing changed.
 
@@ -234,7 +240,7 @@ def member_set_consent(
     if not granted and not has_history:
         # Never granted and still not granted: nothing to record.
         return False
-    now = timezone.now()
+    now = at or timezone.now()
     ConsentEvent.objects.create(
         member=locked, channel=channel, granted=granted, source=source, actor=acting_user, at=now
     )
@@ -291,8 +297,16 @@ def member_unblock(*, member: Member, reason: str, acting_user: User) -> Member:
     return locked
 
 
+STORE_FIELDS = ("address", "province", "is_active")
+
+
 def store_create_or_update(*, code: str, name: str, **fields) -> tuple[Store, bool]:
     """Idempotent: the store with ``code`` ends up with these values; True if it was created."""
+    unknown = set(fields) - set(STORE_FIELDS)
+    if unknown:
+        raise ValueError(f"not store fields: {sorted(unknown)}")
+    if fields.get("province") and fields["province"] not in PROVINCE_NAMES:
+        raise ValidationError({"province": [_("Choose a province or city from the list.")]})
     code = (code or "").strip().upper()
     if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 32:
         raise ValidationError({"code": [_("Use up to 32 letters, digits, - or _.")]})

@@ -38,7 +38,7 @@ class StoreFactory(factory.django.DjangoModelFactory):
 
 
 class MemberFactory(factory.Factory):
-    """``MemberFactory(user=...)`` or plain; goes through ``member_create``."""
+    """``MemberFactory(user=...)`` or plain; goes through ``member_create`` (create only)."""
 
     class Meta:
         model = Member
@@ -56,10 +56,6 @@ class MemberFactory(factory.Factory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        return member_create(**kwargs)
-
-    @classmethod
-    def _build(cls, model_class, *args, **kwargs):
         return member_create(**kwargs)
 
 
