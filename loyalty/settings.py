@@ -148,7 +148,7 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "loyalty" / "allauth_locale"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
@@ -185,6 +185,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Requests per store API key (DRF rate syntax: "1000/min", "50/s").
+POS_API_THROTTLE_RATE = env.get("POS_API_THROTTLE_RATE", "1000/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
     "DESCRIPTION": "POS integration API (contract v1) and the platform's own endpoints.",

@@ -7,7 +7,20 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
-from members.models import AuditEntry, ConsentEvent, Member, Program, Purchase, Store, User
+from members.models import (
+    AuditEntry,
+    ConsentEvent,
+    EarnCategoryRule,
+    Member,
+    PointAccount,
+    PointEntry,
+    PointLot,
+    Program,
+    Purchase,
+    PurchaseReturn,
+    Store,
+    User,
+)
 from members.services import PROFILE_FIELDS, member_block, member_unblock, member_update_profile
 
 
@@ -267,3 +280,95 @@ class PurchaseAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledger rows change only through the services: the admin shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EarnCategoryRule)
+class EarnCategoryRuleAdmin(admin.ModelAdmin):
+    list_display = ["category", "multiplier"]
+    search_fields = ["category"]
+
+
+@admin.register(PointAccount)
+class PointAccountAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
+    phone_lookup = "member__phone"
+    list_display = [
+        "member",
+        "available",
+        "pending",
+        "lifetime_earned",
+        "lifetime_spent",
+        "lifetime_expired",
+    ]
+    search_fields = ["member__full_name", "member__phone", "member__email", "member__card_number"]
+    list_select_related = ["member"]
+
+
+@admin.register(PointEntry)
+class PointEntryAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
+    phone_lookup = "member__phone"
+    list_display = [
+        "created_at",
+        "member",
+        "kind",
+        "available_delta",
+        "pending_delta",
+        "purchase",
+        "actor",
+        "reason",
+    ]
+    list_filter = ["kind"]
+    search_fields = [
+        "member__full_name",
+        "member__phone",
+        "member__email",
+        "member__card_number",
+        "purchase__external_id",
+    ]
+    list_select_related = ["member", "purchase", "actor"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(PointLot)
+class PointLotAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
+    phone_lookup = "member__phone"
+    list_display = [
+        "id",
+        "member",
+        "status",
+        "points",
+        "remaining",
+        "earned_on",
+        "matures_on",
+        "expires_on",
+    ]
+    list_filter = ["status"]
+    search_fields = ["member__full_name", "member__phone", "member__email", "member__card_number"]
+    list_select_related = ["member"]
+
+
+@admin.register(PurchaseReturn)
+class PurchaseReturnAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "store",
+        "external_id",
+        "purchase",
+        "amount",
+        "points_reversed",
+        "points_refunded",
+    ]
+    search_fields = ["external_id", "purchase__external_id", "purchase__member__card_number"]
+    list_select_related = ["store", "purchase"]

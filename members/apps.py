@@ -8,6 +8,11 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members")
 
     def ready(self):
+        from loyalty import daily
         from members import roles
+        from members.services import points
 
         post_migrate.connect(roles.on_post_migrate, dispatch_uid="members.roles_sync")
+        # Pending points mature before anything expires or tiers are computed.
+        daily.register("points.mature_pending", order=10)(points.points_mature_due)
+        daily.register("points.expire", order=20)(points.points_expire_due)

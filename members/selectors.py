@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Min, QuerySet, Sum
 
 from members.identifiers import (
     card_number_clean,
@@ -10,7 +13,7 @@ from members.identifiers import (
     phone_looks_like,
     phone_normalize,
 )
-from members.models import AuditEntry, ConsentEvent, Member, Program
+from members.models import AuditEntry, ConsentEvent, Member, PointEntry, PointLot, Program
 
 
 def program_get() -> Program:
@@ -51,3 +54,50 @@ def member_consent_history(member: Member) -> QuerySet[ConsentEvent]:
 
 def member_audit_trail(member: Member) -> QuerySet[AuditEntry]:
     return member.audit_entries.select_related("actor").order_by("-at", "-id")
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    on: date
+
+
+def points_expiring_next(member_id: int) -> Expiring | None:
+    """The next points to expire: the sum of what remains in the available lots with the
+    earliest expiry date, or None."""
+    lots = PointLot.objects.filter(
+        member_id=member_id, status=PointLot.Status.AVAILABLE, remaining__gt=0
+    )
+    first = lots.order_by("expires_on").values_list("expires_on", flat=True).first()
+    if first is None:
+        return None
+    total = lots.filter(expires_on=first).aggregate(total=Sum("remaining"))["total"]
+    # A lot expires at the end of its date: the job of the next day takes it.
+    return Expiring(points=total, on=first)
+
+
+def points_expiring_between(start: date, end: date) -> QuerySet:
+    """Members with points expiring in [start, end], with the amount and the first date:
+    rows of (member_id, points, first_on). For the 30-days-ahead notice."""
+    return (
+        PointLot.objects.filter(
+            status=PointLot.Status.AVAILABLE,
+            remaining__gt=0,
+            expires_on__gte=start,
+            expires_on__lte=end,
+        )
+        .values("member_id")
+        .annotate(points=Sum("remaining"), first_on=Min("expires_on"))
+        .order_by("member_id")
+    )
+
+
+def point_entries_for(member: Member) -> QuerySet[PointEntry]:
+    return member.point_entries.select_related("purchase", "actor").order_by("-created_at", "-id")
+
+
+def ledger_discrepancies() -> list[dict]:
+    """Accounts whose cached balances disagree with their entries or lots (``verify_ledger``)."""
+    from members.services.points_sql import ledger_discrepancies as check
+
+    return check()

@@ -1,38 +1,147 @@
-"""The POS API (contract v1 in shared/pos-api.md). Views are thin: parse, call, answer."""
+"""The POS API (contract v1 in shared/pos-api.md). Views are thin: parse, call a service or
+selector, answer. Errors become the contract's body in ``loyalty.api.exception_handler``."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from members.selectors import program_get
+from loyalty.errors import DomainError
+from members.selectors import member_find, program_get
 from pos.authentication import StoreApiKeyAuthentication
+from pos.selectors import member_summary
+from pos.services.enrolment import member_enrol_at_till
+from pos.services.idempotency import Outcome
+from pos.services.purchases import (
+    PurchaseInput,
+    ReturnInput,
+    money,
+    purchase_quote,
+    purchase_record,
+    purchase_return_record,
+)
+from tiers.selectors import tiers_ordered
+
+MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
+
+
+class ApiKeyThrottle(SimpleRateThrottle):
+    """Requests per store key (``POS_API_THROTTLE_RATE``, default 1000/min)."""
+
+    scope = "pos"
+
+    def get_rate(self):
+        return settings.POS_API_THROTTLE_RATE
+
+    def get_cache_key(self, request, view):
+        if request.auth is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
 class PosApiView(APIView):
     authentication_classes = [StoreApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ApiKeyThrottle]
+
+    @property
+    def store(self):
+        return self.request.auth.store
+
+    @staticmethod
+    def answer(outcome: Outcome) -> Response:
+        if outcome.replayed:
+            return Response(outcome.body, status=200, headers={"Idempotent-Replayed": "true"})
+        return Response(outcome.body, status=outcome.status)
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# ---------------------------------------------------------------- shapes of the contract
+
+
+class TierRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class BalanceSerializer(serializers.Serializer):
+    available = serializers.IntegerField()
+    pending = serializers.IntegerField()
+
+
+class ExpiringSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    on = serializers.DateField()
+
+
+class MemberSummarySerializer(serializers.Serializer):
+    card_number = serializers.CharField()
+    full_name = serializers.CharField()
+    phone_masked = serializers.CharField()
+    status = serializers.ChoiceField(choices=["active", "blocked"])
+    tier = TierRefSerializer()
+    points = BalanceSerializer()
+    expiring = ExpiringSerializer(allow_null=True)
+    referral_code = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = inline_serializer(
+        "ErrorDetail",
+        fields={
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+            "details": serializers.DictField(),
+        },
+    )
+
+
+ERRORS = {
+    400: ErrorSerializer,
+    401: ErrorSerializer,
+    404: ErrorSerializer,
+    409: ErrorSerializer,
+    422: ErrorSerializer,
+    429: ErrorSerializer,
+}
+
+
+# ---------------------------------------------------------------- programme
+
+
+class ProgramTierSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    min_spend = serializers.DecimalField(**MONEY)
+    min_purchases = serializers.IntegerField()
+    multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
+    benefits = serializers.CharField()
 
 
 class ProgramSerializer(serializers.Serializer):
-    class EarnSerializer(serializers.Serializer):
-        per_amount = serializers.DecimalField(
-            max_digits=14, decimal_places=2, normalize_output=True
-        )
-        points = serializers.IntegerField()
-
     currency = serializers.CharField()
     timezone = serializers.CharField()
-    earn = EarnSerializer()
-    point_value = serializers.DecimalField(max_digits=12, decimal_places=2, normalize_output=True)
+    earn = inline_serializer(
+        "EarnRate",
+        fields={"per_amount": serializers.CharField(), "points": serializers.IntegerField()},
+    )
+    point_value = serializers.CharField()
     pending_days = serializers.IntegerField()
     expiry_months = serializers.IntegerField()
     tier_window_months = serializers.IntegerField()
-    tiers = serializers.ListField(child=serializers.DictField())
+    tiers = ProgramTierSerializer(many=True)
     promotions = serializers.ListField(child=serializers.DictField())
 
 
@@ -40,7 +149,7 @@ class ProgramApi(PosApiView):
     @extend_schema(
         operation_id="pos_program",
         summary="The programme's rules a POS shows",
-        responses=ProgramSerializer,
+        responses={200: ProgramSerializer, 401: ErrorSerializer},
         examples=[
             OpenApiExample(
                 "Default programme",
@@ -52,7 +161,17 @@ class ProgramApi(PosApiView):
                     "pending_days": 7,
                     "expiry_months": 12,
                     "tier_window_months": 12,
-                    "tiers": [],
+                    "tiers": [
+                        {
+                            "code": "bronze",
+                            "name": "Đồng",
+                            "rank": 1,
+                            "min_spend": "0",
+                            "min_purchases": 0,
+                            "multiplier": "1.00",
+                            "benefits": "...",
+                        },
+                    ],
                     "promotions": [],
                 },
                 response_only=True,
@@ -61,16 +180,314 @@ class ProgramApi(PosApiView):
     )
     def get(self, request):
         program = program_get()
-        data = {
-            "currency": program.currency,
-            "timezone": settings.TIME_ZONE,
-            "earn": {"per_amount": program.earn_per_amount, "points": program.earn_points},
-            "point_value": program.point_value,
-            "pending_days": program.pending_days,
-            "expiry_months": program.expiry_months,
-            "tier_window_months": program.tier_window_months,
-            # Filled by the tiers and promotions capabilities.
-            "tiers": [],
-            "promotions": [],
-        }
-        return Response(ProgramSerializer(data).data)
+        return Response(
+            {
+                "currency": program.currency,
+                "timezone": settings.TIME_ZONE,
+                "earn": {
+                    "per_amount": money(program.earn_per_amount),
+                    "points": program.earn_points,
+                },
+                "point_value": money(program.point_value),
+                "pending_days": program.pending_days,
+                "expiry_months": program.expiry_months,
+                "tier_window_months": program.tier_window_months,
+                "tiers": [
+                    {
+                        "code": tier.code,
+                        "name": tier.name,
+                        "rank": tier.rank,
+                        "min_spend": money(tier.min_spend),
+                        "min_purchases": tier.min_purchases,
+                        "multiplier": str(tier.multiplier),
+                        "benefits": tier.benefits,
+                    }
+                    for tier in tiers_ordered()
+                ],
+                # Promotions arrive with their capability; none run until then.
+                "promotions": [],
+            }
+        )
+
+
+# ---------------------------------------------------------------- members
+
+
+class MemberLookupApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_member_lookup",
+        summary="Find a member by card number, phone (any common form) or email",
+        parameters=[
+            OpenApiParameter(
+                "q",
+                str,
+                required=True,
+                examples=[
+                    OpenApiExample("Card", value="321505275149"),
+                    OpenApiExample("Phone", value="0912 345 678"),
+                    OpenApiExample("Email", value="mai@example.com"),
+                ],
+            )
+        ],
+        responses={200: MemberSummarySerializer, 404: ErrorSerializer},
+    )
+    def get(self, request):
+        member = member_find(request.query_params.get("q", ""))
+        if member is None:
+            raise DomainError("not_found", _("No member matches this card, phone or email."))
+        return Response(member_summary(member))
+
+
+class EnrolSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+    full_name = serializers.CharField(max_length=150)
+    phone = serializers.CharField(max_length=32)
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    referral_code = serializers.CharField(
+        max_length=16, required=False, allow_null=True, allow_blank=True
+    )
+
+
+class MemberEnrolApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_member_enrol",
+        summary="Enrol a member at the till",
+        request=EnrolSerializer,
+        responses={201: MemberSummarySerializer, 200: MemberSummarySerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Enrolment",
+                value={
+                    "external_id": "ENR-0001",
+                    "full_name": "Nguyễn Thị Mai",
+                    "phone": "0912 345 678",
+                    "email": "mai@example.com",
+                    "birth_date": "1995-03-08",
+                    "referral_code": "K7M2Q9XA",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        data = _valid(EnrolSerializer, request.data)
+        return self.answer(
+            member_enrol_at_till(
+                store=self.store,
+                external_id=data["external_id"],
+                full_name=data["full_name"],
+                phone=data["phone"],
+                email=data.get("email") or None,
+                birth_date=data.get("birth_date"),
+                referral_code=data.get("referral_code") or None,
+            )
+        )
+
+
+# ---------------------------------------------------------------- purchases
+
+
+class ItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    quantity = serializers.IntegerField(min_value=1)
+    unit_price = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
+
+
+class QuoteSerializer(serializers.Serializer):
+    member = serializers.CharField(max_length=64)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True)
+    total_amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
+    items = ItemSerializer(many=True, required=False)
+    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    voucher_codes = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False, default=list
+    )
+
+
+class TransactionSerializer(QuoteSerializer):
+    external_id = serializers.CharField(max_length=64)
+
+
+class TransactionResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    external_id = serializers.CharField(allow_null=True)
+    member = serializers.CharField()
+    total_amount = serializers.CharField()
+    voucher_discount = serializers.CharField()
+    points_discount = serializers.CharField()
+    amount_due = serializers.CharField()
+    points_earned = serializers.IntegerField()
+    points_status = serializers.ChoiceField(choices=["pending", "available"])
+    points_redeemed = serializers.IntegerField()
+    balance = BalanceSerializer()
+    tier = TierRefSerializer()
+    tier_changed = serializers.BooleanField()
+
+
+class QuoteResultSerializer(TransactionResultSerializer):
+    max_redeemable_points = serializers.IntegerField()
+
+
+def _purchase_input(data: dict) -> PurchaseInput:
+    return PurchaseInput(
+        external_id=data.get("external_id"),
+        member=data["member"],
+        occurred_at=data.get("occurred_at"),
+        currency=data.get("currency"),
+        total_amount=data["total_amount"],
+        items=[dict(item) for item in data.get("items", [])],
+        redeem_points=data.get("redeem_points", 0),
+        voucher_codes=list(data.get("voucher_codes", [])),
+    )
+
+
+TRANSACTION_EXAMPLE = {
+    "external_id": "R-000123",
+    "member": "321505275149",
+    "occurred_at": "2026-11-20T09:15:00+07:00",
+    "currency": "VND",
+    "total_amount": "1250000",
+    "items": [
+        {
+            "sku": "CF-LATTE-L",
+            "name": "Latte L",
+            "category": "coffee",
+            "quantity": 2,
+            "unit_price": "75000",
+        },
+        {
+            "sku": "GC-1M",
+            "name": "Gift card",
+            "category": "gift-card",
+            "quantity": 1,
+            "unit_price": "1100000",
+        },
+    ],
+    "redeem_points": 0,
+    "voucher_codes": [],
+}
+
+
+class QuoteApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_quote",
+        summary="What a purchase would do, without recording it",
+        request=QuoteSerializer,
+        responses={200: QuoteResultSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Quote",
+                value={k: v for k, v in TRANSACTION_EXAMPLE.items() if k != "external_id"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        data = _valid(QuoteSerializer, request.data)
+        return Response(purchase_quote(store=self.store, data=_purchase_input(data)))
+
+
+class TransactionApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_transaction",
+        summary="Record a purchase, optionally paid in part with points and vouchers",
+        request=TransactionSerializer,
+        responses={201: TransactionResultSerializer, 200: TransactionResultSerializer, **ERRORS},
+        examples=[
+            OpenApiExample("Purchase", value=TRANSACTION_EXAMPLE, request_only=True),
+            OpenApiExample(
+                "Recorded",
+                value={
+                    "id": 5012,
+                    "external_id": "R-000123",
+                    "member": "321505275149",
+                    "total_amount": "1250000",
+                    "voucher_discount": "0",
+                    "points_discount": "0",
+                    "amount_due": "1250000",
+                    "points_earned": 15,
+                    "points_status": "pending",
+                    "points_redeemed": 0,
+                    "balance": {"available": 320, "pending": 15},
+                    "tier": {"code": "bronze", "name": "Đồng"},
+                    "tier_changed": False,
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+            OpenApiExample(
+                "Not enough points",
+                value={
+                    "error": {
+                        "code": "insufficient_points",
+                        "message": "Not enough points: 120 available, 500 asked.",
+                        "details": {"available": 120, "requested": 500},
+                    }
+                },
+                response_only=True,
+                status_codes=["422"],
+            ),
+        ],
+    )
+    def post(self, request):
+        data = _valid(TransactionSerializer, request.data)
+        return self.answer(purchase_record(store=self.store, data=_purchase_input(data)))
+
+
+class ReturnSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+    amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, required=False, allow_null=True
+    )
+    items = inline_serializer(
+        "ReturnItem",
+        fields={
+            "sku": serializers.CharField(max_length=64),
+            "quantity": serializers.IntegerField(min_value=1),
+        },
+        many=True,
+        required=False,
+    )
+
+
+class ReturnResultSerializer(serializers.Serializer):
+    points_reversed = serializers.IntegerField()
+    points_refunded = serializers.IntegerField()
+    balance = BalanceSerializer()
+    tier = TierRefSerializer()
+
+
+class ReturnApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_return",
+        summary="Return goods of a purchase (by amount or by items)",
+        request=ReturnSerializer,
+        responses={201: ReturnResultSerializer, 200: ReturnResultSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "By amount", value={"external_id": "RET-1", "amount": "250000"}, request_only=True
+            ),
+            OpenApiExample(
+                "By items",
+                value={"external_id": "RET-2", "items": [{"sku": "CF-LATTE-L", "quantity": 1}]},
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request, external_id):
+        data = _valid(ReturnSerializer, request.data)
+        return self.answer(
+            purchase_return_record(
+                store=self.store,
+                purchase_external_id=external_id,
+                data=ReturnInput(
+                    external_id=data["external_id"],
+                    amount=data.get("amount"),
+                    items=[dict(i) for i in data.get("items", [])],
+                ),
+            )
+        )

@@ -48,3 +48,40 @@ class StoreApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first outcome of a POS write, keyed by (store, kind of write, external id).
+
+    A repeat with the same body gets this response again; a different body is a conflict.
+    The row is inserted in the same transaction as the write, so a write that fails leaves
+    no record and can be retried, and concurrent repeats wait for the first to finish.
+    """
+
+    class Kind(models.TextChoices):
+        ENROL = "enrol", _("Enrolment")
+        TRANSACTION = "transaction", _("Purchase")
+        RETURN = "return", _("Return")
+        REDEEM = "redeem", _("Reward redemption")
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    external_id = models.CharField(_("external id"), max_length=64)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), default=0)
+    response = models.JSONField(_("response"), default=dict)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "kind", "external_id"], name="idempotency_store_kind_id"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.store_id}/{self.kind}/{self.external_id}"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from members.identifiers import phone_mask
+from members.models import PointAccount
+from members.selectors import points_expiring_next
 from pos.keys import key_hash_candidates
 from pos.models import StoreApiKey
+from tiers.selectors import tier_of_member
 
 
 def api_key_authenticate(raw: str) -> StoreApiKey | None:
@@ -15,3 +19,22 @@ def api_key_authenticate(raw: str) -> StoreApiKey | None:
         .filter(key_hash__in=key_hash_candidates(raw), revoked_at__isnull=True)
         .first()
     )
+
+
+def member_summary(member) -> dict:
+    """The contract's ``MemberSummary``: what a cashier sees about a member."""
+    account = PointAccount.objects.get(pk=member.pk)
+    tier = tier_of_member(member.pk)
+    expiring = points_expiring_next(member.pk)
+    return {
+        "card_number": member.card_number,
+        "full_name": member.full_name,
+        "phone_masked": phone_mask(member.phone),
+        "status": member.status,
+        "tier": {"code": tier.code, "name": tier.name},
+        "points": {"available": account.available, "pending": account.pending},
+        "expiring": {"points": expiring.points, "on": expiring.on.isoformat()}
+        if expiring
+        else None,
+        "referral_code": member.referral_code,
+    }

@@ -43,7 +43,7 @@ def test_every_model_has_an_admin_page(client, program_admin, member, store_key)
     from django.contrib import admin
 
     client.force_login(program_admin)
-    for app_label in ("members", "pos"):
+    for app_label in ("members", "pos", "tiers"):
         for model in apps.get_app_config(app_label).get_models():
             assert model in admin.site._registry, model
             url = reverse(f"admin:{app_label}_{model._meta.model_name}_changelist")

@@ -15,7 +15,7 @@ from members.identifiers import (
     phone_normalize,
     referral_code_generate,
 )
-from members.models import AuditEntry, ConsentEvent, Member, Store, User
+from members.models import AuditEntry, ConsentEvent, Member, PointAccount, Store, User
 from members.provinces import PROVINCE_NAMES
 
 PROFILE_FIELDS = ("full_name", "phone", "email", "birth_date", "gender", "province", "occupation")
@@ -107,6 +107,7 @@ def member_create(
     store: Store | None = None,
     acting_user: User | None = None,
     joined_at=None,
+    referred_by: Member | None = None,
 ) -> Member:
     """Enrol a member: validated profile, fresh card number and referral code, consents.
 
@@ -134,12 +135,14 @@ def member_create(
         enrolled_via=enrolled_via,
         enrolled_at_store=store,
         joined_at=joined_at or now,
+        referred_by=referred_by,
         card_number=_unique_value(card_number_generate, "card_number"),
         referral_code=_unique_value(referral_code_generate, "referral_code"),
     )
     try:
         with transaction.atomic():
             member.save()
+            PointAccount.objects.create(member=member)
     except IntegrityError:
         # Another enrolment with the same phone/email committed between our check and insert.
         _ensure_unique_contacts(phone=data["phone"], email=data["email"])

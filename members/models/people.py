@@ -1,11 +1,6 @@
-"""People and the facts every other app reads: users, members, consents, stores, purchases.
-
-Writes go through ``members.services``; nothing here has business logic in ``save()``.
-"""
+"""People: logins, members, their consents and the audit trail."""
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -15,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.models.program import Store
 from members.provinces import PROVINCE_CHOICES
 
 
@@ -85,83 +81,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name or self.email
 
 
-class Program(models.Model):
-    """The loyalty programme's rules. One programme per deployment (row id 1).
-
-    Created with its defaults by migration, so a fresh database is ready to use.
-    """
-
-    SINGLETON_ID = 1
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
-    name = models.CharField(_("name"), max_length=120, default="Loyalty")
-    currency = models.CharField(_("currency"), max_length=3, default="VND")
-    earn_per_amount = models.DecimalField(
-        _("earn: amount per step"),
-        max_digits=14,
-        decimal_places=2,
-        default=Decimal("10000"),
-        help_text=_("Money paid that earns the points below (before multipliers)."),
-    )
-    earn_points = models.PositiveIntegerField(_("earn: points per step"), default=1)
-    point_value = models.DecimalField(
-        _("value of one point"),
-        max_digits=12,
-        decimal_places=2,
-        default=Decimal("100"),
-        help_text=_("What one point pays, in currency, when redeemed at the till."),
-    )
-    pending_days = models.PositiveSmallIntegerField(_("return window (days)"), default=7)
-    expiry_months = models.PositiveSmallIntegerField(_("points expire after (months)"), default=12)
-    tier_window_months = models.PositiveSmallIntegerField(_("tier window (months)"), default=12)
-    backdate_days = models.PositiveSmallIntegerField(
-        _("offline purchases accepted for (days)"), default=30
-    )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("programme")
-        verbose_name_plural = _("programme")
-        constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="program_singleton"),
-            models.CheckConstraint(
-                condition=Q(earn_per_amount__gt=0), name="program_earn_amount_pos"
-            ),
-            models.CheckConstraint(condition=Q(point_value__gt=0), name="program_point_value_pos"),
-            models.CheckConstraint(condition=Q(expiry_months__gte=1), name="program_expiry_min"),
-            models.CheckConstraint(
-                condition=Q(tier_window_months__gte=1), name="program_window_min"
-            ),
-        ]
-
-    def __str__(self):
-        return self.name
-
-
-class Store(models.Model):
-    code = models.CharField(
-        _("code"),
-        max_length=32,
-        unique=True,
-        help_text=_("Short stable identifier used by the POS and the commands, e.g. HCM01."),
-    )
-    name = models.CharField(_("name"), max_length=120)
-    address = models.CharField(_("address"), max_length=255, blank=True)
-    province = models.CharField(
-        _("province/city"), max_length=32, choices=PROVINCE_CHOICES, blank=True
-    )
-    is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("store")
-        verbose_name_plural = _("stores")
-        ordering = ["code"]
-
-    def __str__(self):
-        return f"{self.code} {self.name}"
-
-
 class Member(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -219,6 +138,14 @@ class Member(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+    referred_by = models.ForeignKey(
+        "self",
+        verbose_name=_("referred by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -348,41 +275,3 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
-
-
-class Purchase(models.Model):
-    """A purchase reported by a store's POS (or imported). Unique per store and receipt id."""
-
-    store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="purchases"
-    )
-    member = models.ForeignKey(
-        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="purchases"
-    )
-    external_id = models.CharField(_("receipt id"), max_length=64)
-    occurred_at = models.DateTimeField(_("occurred at"))
-    total_amount = models.DecimalField(_("total amount"), max_digits=16, decimal_places=2)
-    amount_due = models.DecimalField(
-        _("paid in money"),
-        max_digits=16,
-        decimal_places=2,
-        help_text=_("Total minus voucher and points discounts: what earns points."),
-    )
-    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("purchase")
-        verbose_name_plural = _("purchases")
-        ordering = ["-occurred_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["store", "external_id"], name="purchase_store_receipt"),
-            models.CheckConstraint(condition=Q(total_amount__gte=0), name="purchase_total_nonneg"),
-            models.CheckConstraint(
-                condition=Q(amount_due__gte=0) & Q(amount_due__lte=models.F("total_amount")),
-                name="purchase_amount_due_range",
-            ),
-        ]
-        indexes = [models.Index(fields=["member", "occurred_at"])]
-
-    def __str__(self):
-        return f"{self.store_id}/{self.external_id}"

@@ -1,0 +1,22 @@
+"""Members' models: people, the programme and stores, purchases, the point ledger."""
+
+from members.models.people import AuditEntry, ConsentEvent, Member, User, UserManager
+from members.models.points import PointAccount, PointEntry, PointLot
+from members.models.program import EarnCategoryRule, Program, Store
+from members.models.purchases import Purchase, PurchaseReturn
+
+__all__ = [
+    "AuditEntry",
+    "ConsentEvent",
+    "EarnCategoryRule",
+    "Member",
+    "PointAccount",
+    "PointEntry",
+    "PointLot",
+    "Program",
+    "Purchase",
+    "PurchaseReturn",
+    "Store",
+    "User",
+    "UserManager",
+]

@@ -1,0 +1,441 @@
+"""The purchase flow of the POS: quote, record, return. It crosses the domain apps (points,
+tier multiplier, vouchers, promotions), which is why it lives in ``pos`` and not in any of
+them. The server computes every price, discount and point; nothing the POS sends about them
+is trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loyalty.errors import DomainError
+from members.models import (
+    EarnCategoryRule,
+    Member,
+    PointAccount,
+    Program,
+    Purchase,
+    PurchaseReturn,
+    Store,
+)
+from members.selectors import member_find, program_get
+from members.services import points as ledger
+from pos.services.idempotency import Outcome, run_idempotent
+from tiers.models import Tier
+from tiers.selectors import tier_of_member
+
+CLOCK_SKEW = timedelta(minutes=5)
+CENT = Decimal("0.01")
+
+
+def _validation(field_name: str, message: str) -> DomainError:
+    return DomainError("validation_error", message, details={field_name: [message]})
+
+
+@dataclass
+class PurchaseInput:
+    member: str
+    total_amount: Decimal
+    currency: str | None = None
+    occurred_at: datetime | None = None
+    items: list[dict] = field(default_factory=list)
+    redeem_points: int = 0
+    voucher_codes: list[str] = field(default_factory=list)
+    external_id: str | None = None
+
+
+@dataclass
+class Plan:
+    """What a purchase would do: the figures of the response, before anything is written."""
+
+    member: Member
+    occurred_at: datetime
+    total_amount: Decimal
+    voucher_discount: Decimal
+    points_redeemed: int
+    points_discount: Decimal
+    amount_due: Decimal
+    points_earned: int
+    max_redeemable_points: int
+    tier: Tier
+    items: list[dict]
+
+
+def _category_multipliers() -> dict[str, Decimal]:
+    return {rule.category.lower(): rule.multiplier for rule in EarnCategoryRule.objects.all()}
+
+
+def earn_points(
+    *,
+    amount_due: Decimal,
+    total_amount: Decimal,
+    items: list[dict],
+    program: Program,
+    multiplier: Decimal,
+    category_multipliers: dict[str, Decimal],
+) -> int:
+    """Points for what the customer paid in money: each item's share of ``amount_due``
+    weighted by its category's multiplier (0 excludes it), per the programme's rate, times
+    the tier and promotion multiplier, rounded down once for the whole purchase."""
+    if amount_due <= 0 or total_amount <= 0:
+        return 0
+    weighted = amount_due
+    if items and category_multipliers:
+        weighted_total = sum(
+            (
+                Decimal(item["quantity"])
+                * item["unit_price"]
+                * category_multipliers.get((item.get("category") or "").lower(), Decimal(1))
+                for item in items
+            ),
+            Decimal(0),
+        )
+        weighted = weighted_total * amount_due / total_amount
+    raw = weighted / program.earn_per_amount * program.earn_points * multiplier
+    return int(raw.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _check_time(occurred_at: datetime | None, program: Program, now: datetime) -> datetime:
+    if occurred_at is None:
+        return now
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at)
+    if occurred_at > now + CLOCK_SKEW:
+        raise _validation("occurred_at", _("The purchase time is in the future."))
+    if occurred_at < now - timedelta(days=program.backdate_days):
+        raise _validation(
+            "occurred_at",
+            _("Purchases older than %(days)s days cannot be recorded from the till.")
+            % {"days": program.backdate_days},
+        )
+    return occurred_at
+
+
+def _check_items(data: PurchaseInput) -> list[dict]:
+    items = []
+    for item in data.items:
+        items.append(
+            {
+                "sku": item["sku"],
+                "name": item.get("name") or "",
+                "category": item.get("category") or "",
+                "quantity": int(item["quantity"]),
+                "unit_price": item["unit_price"],
+            }
+        )
+    if items:
+        total = sum((i["unit_price"] * i["quantity"] for i in items), Decimal(0))
+        if total != data.total_amount:
+            raise _validation(
+                "items",
+                _("The items add up to %(items)s, not the total %(total)s.")
+                % {"items": total, "total": data.total_amount},
+            )
+    return items
+
+
+def _member(query: str) -> Member:
+    member = member_find(query)
+    if member is None:
+        raise DomainError("not_found", _("No member with this card number."))
+    if member.is_blocked:
+        raise DomainError("member_blocked", _("This membership is blocked."))
+    return member
+
+
+def _vouchers(codes: list[str], member: Member, amount: Decimal) -> Decimal:
+    """Vouchers as part payment. The rewards capability issues vouchers; until it does, no
+    code is a valid voucher."""
+    for code in codes:
+        raise DomainError(
+            "voucher_invalid",
+            _("Voucher %(code)s is not valid.") % {"code": code},
+            details={"code": code},
+        )
+    return Decimal(0)
+
+
+def purchase_plan(
+    *, data: PurchaseInput, program: Program, account: PointAccount | None = None
+) -> Plan:
+    """Validate and compute a purchase without writing. ``account`` is the locked account
+    when recording; a quote reads it unlocked."""
+    now = timezone.now()
+    if data.currency and data.currency.upper() != program.currency:
+        raise _validation(
+            "currency",
+            _("This programme works in %(currency)s.") % {"currency": program.currency},
+        )
+    if data.total_amount < 0:
+        raise _validation("total_amount", _("The total cannot be negative."))
+    occurred_at = _check_time(data.occurred_at, program, now)
+    items = _check_items(data)
+    member = _member(data.member)
+    if account is None:
+        account = PointAccount.objects.get(pk=member.pk)
+    voucher_discount = _vouchers(data.voucher_codes, member, data.total_amount)
+    after_vouchers = data.total_amount - voucher_discount
+    available = max(account.available, 0)
+    max_redeemable = min(
+        available, int((after_vouchers / program.point_value).to_integral_value(ROUND_FLOOR))
+    )
+    redeem = data.redeem_points
+    if redeem < 0:
+        raise _validation("redeem_points", _("Points to redeem cannot be negative."))
+    points_discount = (Decimal(redeem) * program.point_value).quantize(CENT)
+    if redeem and points_discount > after_vouchers:
+        raise DomainError(
+            "redeem_exceeds_amount",
+            _("%(points)s points are worth more than the %(amount)s left to pay.")
+            % {"points": redeem, "amount": after_vouchers},
+            details={"max_redeemable_points": max_redeemable},
+        )
+    if redeem > account.available:
+        raise DomainError(
+            "insufficient_points",
+            _("Not enough points: %(available)s available, %(wanted)s asked.")
+            % {"available": available, "wanted": redeem},
+            details={"available": account.available, "requested": redeem},
+        )
+    amount_due = after_vouchers - points_discount
+    tier = tier_of_member(member.pk)
+    points = earn_points(
+        amount_due=amount_due,
+        total_amount=data.total_amount,
+        items=items,
+        program=program,
+        multiplier=tier.multiplier,
+        category_multipliers=_category_multipliers() if items else {},
+    )
+    return Plan(
+        member=member,
+        occurred_at=occurred_at,
+        total_amount=data.total_amount,
+        voucher_discount=voucher_discount,
+        points_redeemed=redeem,
+        points_discount=points_discount,
+        amount_due=amount_due,
+        points_earned=points,
+        max_redeemable_points=max_redeemable,
+        tier=tier,
+        items=items,
+    )
+
+
+def money(value: Decimal) -> str:
+    """Money as the contract's decimal string: no exponent, no needless zeros."""
+    text = format(value.quantize(CENT), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def balance(account: PointAccount) -> dict:
+    return {"available": account.available, "pending": account.pending}
+
+
+def tier_body(tier: Tier) -> dict:
+    return {"code": tier.code, "name": tier.name}
+
+
+def purchase_quote(*, store: Store, data: PurchaseInput) -> dict:
+    program = program_get()
+    plan = purchase_plan(data=data, program=program)
+    account = PointAccount.objects.get(pk=plan.member.pk)
+    status = "available" if _matures_on_or_before_today(plan, program) else "pending"
+    return {
+        "id": None,
+        "external_id": None,
+        "member": plan.member.card_number,
+        "total_amount": money(plan.total_amount),
+        "voucher_discount": money(plan.voucher_discount),
+        "points_discount": money(plan.points_discount),
+        "amount_due": money(plan.amount_due),
+        "points_earned": plan.points_earned,
+        "points_status": status,
+        "points_redeemed": plan.points_redeemed,
+        "balance": balance(account),
+        "tier": tier_body(plan.tier),
+        "tier_changed": False,
+        "max_redeemable_points": plan.max_redeemable_points,
+    }
+
+
+def _matures_on_or_before_today(plan: Plan, program: Program) -> bool:
+    earned_on = timezone.localdate(plan.occurred_at)
+    return earned_on + timedelta(days=program.pending_days) <= timezone.localdate()
+
+
+def purchase_record(*, store: Store, data: PurchaseInput) -> Outcome:
+    """Record a purchase once per (store, external_id); see ``run_idempotent``."""
+    program = program_get()
+
+    def action() -> tuple[int, dict]:
+        member = _member(data.member)
+        account = ledger.account_lock(member.pk)
+        plan = purchase_plan(data=data, program=program, account=account)
+        purchase = Purchase.objects.create(
+            store=store,
+            member=plan.member,
+            external_id=data.external_id,
+            occurred_at=plan.occurred_at,
+            total_amount=plan.total_amount,
+            voucher_discount=plan.voucher_discount,
+            points_redeemed=plan.points_redeemed,
+            points_discount=plan.points_discount,
+            amount_due=plan.amount_due,
+            points_earned=plan.points_earned,
+            items=[{**i, "unit_price": money(i["unit_price"])} for i in plan.items],
+        )
+        if plan.points_redeemed:
+            ledger.spend_locked(account, points=plan.points_redeemed, purchase=purchase)
+        credit = ledger.earn_for_purchase_locked(
+            account,
+            purchase=purchase,
+            points=plan.points_earned,
+            program=program,
+            today=timezone.localdate(),
+        )
+        pending = credit is not None and credit.lot.status == "pending"
+        return 201, {
+            "id": purchase.pk,
+            "external_id": purchase.external_id,
+            "member": plan.member.card_number,
+            "total_amount": money(plan.total_amount),
+            "voucher_discount": money(plan.voucher_discount),
+            "points_discount": money(plan.points_discount),
+            "amount_due": money(plan.amount_due),
+            "points_earned": plan.points_earned,
+            "points_status": "pending" if pending else "available",
+            "points_redeemed": plan.points_redeemed,
+            "balance": balance(account),
+            "tier": tier_body(plan.tier),
+            "tier_changed": False,
+        }
+
+    return run_idempotent(
+        store=store,
+        kind="transaction",
+        external_id=data.external_id,
+        payload={**data.__dict__},
+        action=action,
+    )
+
+
+@dataclass
+class ReturnInput:
+    external_id: str
+    amount: Decimal | None = None
+    items: list[dict] = field(default_factory=list)
+
+
+def _return_amount(purchase: Purchase, data: ReturnInput) -> tuple[Decimal, list[dict]]:
+    if (data.amount is None) == (not data.items):
+        raise _validation("amount", _("Give either an amount or the items coming back."))
+    if data.amount is not None:
+        if data.amount <= 0:
+            raise _validation("amount", _("The amount returned must be positive."))
+        return data.amount, []
+    bought: dict[str, dict] = {}
+    for item in purchase.items:
+        line = bought.setdefault(item["sku"], {"quantity": 0, "unit_price": item["unit_price"]})
+        line["quantity"] += item["quantity"]
+    returned: dict[str, int] = {}
+    for earlier in purchase.returns.all():
+        for item in earlier.items:
+            returned[item["sku"]] = returned.get(item["sku"], 0) + item["quantity"]
+    amount, lines = Decimal(0), []
+    for item in data.items:
+        sku, quantity = item["sku"], int(item["quantity"])
+        if sku not in bought:
+            raise _validation("items", _("%(sku)s was not on this purchase.") % {"sku": sku})
+        if quantity <= 0:
+            raise _validation("items", _("Quantities returned must be positive."))
+        left = bought[sku]["quantity"] - returned.get(sku, 0)
+        if quantity > left:
+            raise DomainError(
+                "return_exceeds_purchase",
+                _("Only %(left)s of %(sku)s can still be returned.") % {"left": left, "sku": sku},
+                details={"sku": sku, "returnable": left},
+            )
+        returned[sku] = returned.get(sku, 0) + quantity
+        amount += Decimal(bought[sku]["unit_price"]) * quantity
+        lines.append({"sku": sku, "quantity": quantity})
+    return amount, lines
+
+
+def _share(points: int, part: Decimal, whole: Decimal) -> int:
+    if part >= whole:
+        return points
+    return int((Decimal(points) * part / whole).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def purchase_return_record(
+    *, store: Store, purchase_external_id: str, data: ReturnInput
+) -> Outcome:
+    """Goods come back: reverse the points the purchase earned and give back the points that
+    paid for it, in the proportion returned. Computed from running totals, so repeated
+    partial returns add up exactly to a full one, and never past the purchase."""
+    purchase = Purchase.objects.filter(store=store, external_id=purchase_external_id).first()
+    if purchase is None:
+        raise DomainError("not_found", _("No purchase with this id at this store."))
+
+    def action() -> tuple[int, dict]:
+        account = ledger.account_lock(purchase.member_id)
+        locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        amount, lines = _return_amount(locked, data)
+        returned_after = locked.returned_amount + amount
+        if returned_after > locked.total_amount:
+            raise DomainError(
+                "return_exceeds_purchase",
+                _("Only %(left)s of this purchase can still be returned.")
+                % {"left": money(locked.total_amount - locked.returned_amount)},
+                details={"returnable_amount": money(locked.total_amount - locked.returned_amount)},
+            )
+        reverse = _share(locked.points_earned, returned_after, locked.total_amount)
+        reverse -= locked.points_reversed
+        refund = _share(locked.points_redeemed, returned_after, locked.total_amount)
+        refund -= locked.points_refunded
+        record = PurchaseReturn.objects.create(
+            purchase=locked,
+            store=store,
+            external_id=data.external_id,
+            amount=amount,
+            items=lines,
+            points_reversed=reverse,
+            points_refunded=refund,
+        )
+        ledger.reverse_for_return_locked(
+            account, purchase=locked, purchase_return=record, points=reverse
+        )
+        ledger.refund_for_return_locked(
+            account,
+            purchase=locked,
+            purchase_return=record,
+            points=refund,
+            today=timezone.localdate(),
+        )
+        Purchase.objects.filter(pk=locked.pk).update(
+            returned_amount=returned_after,
+            points_reversed=locked.points_reversed + reverse,
+            points_refunded=locked.points_refunded + refund,
+        )
+        return 201, {
+            "points_reversed": reverse,
+            "points_refunded": refund,
+            "balance": balance(account),
+            "tier": tier_body(tier_of_member(locked.member_id)),
+        }
+
+    with transaction.atomic():
+        return run_idempotent(
+            store=store,
+            kind="return",
+            external_id=data.external_id,
+            payload={"purchase": purchase_external_id, **data.__dict__},
+            action=action,
+        )

@@ -1,0 +1,20 @@
+"""Reads about tiers."""
+
+from __future__ import annotations
+
+from tiers.models import Tier
+
+
+def tiers_ordered() -> list[Tier]:
+    """Every tier, entry tier first."""
+    return list(Tier.objects.order_by("rank"))
+
+
+def tier_entry() -> Tier:
+    return Tier.objects.order_by("rank").first()
+
+
+def tier_of_member(member_id: int) -> Tier:
+    """The member's current tier. Until qualification is computed (the tiers capability)
+    every member holds the entry tier."""
+    return tier_entry()
