@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.errors import DomainError
 from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
 from members.models import (
     AuditEntry,
@@ -21,7 +25,16 @@ from members.models import (
     Store,
     User,
 )
+from members.selectors import program_get
 from members.services import PROFILE_FIELDS, member_block, member_unblock, member_update_profile
+from members.services.points import points_adjust
+
+
+class AdjustPointsForm(forms.Form):
+    points = forms.IntegerField(
+        label=_("Points"), help_text=_("Positive to add, negative to deduct.")
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class MemberAdminForm(forms.ModelForm):
@@ -187,6 +200,49 @@ class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
 
     def has_block_permission(self, request):
         return request.user.has_perm("members.block_member")
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:member_id>/adjust-points/",
+                self.admin_site.admin_view(self.adjust_points_view),
+                name="members_member_adjust_points",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def adjust_points_view(self, request, member_id):
+        """Add or deduct points with a reason; the ledger service checks the permission,
+        writes a new entry and the audit row."""
+        member = Member.objects.select_related("account").get(pk=member_id)
+        if not request.user.has_perm("members.adjust_points"):
+            raise PermissionDenied
+        form = AdjustPointsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                points_adjust(
+                    member=member,
+                    points=form.cleaned_data["points"],
+                    reason=form.cleaned_data["reason"],
+                    acting_user=request.user,
+                    program=program_get(),
+                )
+            except DomainError as exc:
+                form.add_error("points", exc.message)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                self.message_user(request, _("Points adjusted."), messages.SUCCESS)
+                return redirect("admin:members_member_change", member.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust points of %(name)s") % {"name": member.full_name},
+            "member": member,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/adjust_points.html", context)
 
 
 @admin.register(ConsentEvent)

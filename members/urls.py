@@ -6,6 +6,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("points/", views.points_history, name="points"),
     path("profile/", views.profile, name="profile"),
     path("consents/", views.consents, name="consents"),
     path("card.svg", views.card_qr, name="card_qr"),

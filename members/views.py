@@ -15,8 +15,13 @@ from django.views.decorators.http import require_GET
 from loyalty.errors import DomainError
 from members.forms import ConsentForm, ProfileForm
 from members.identifiers import phone_display
-from members.models import ConsentEvent, Member
-from members.selectors import member_consent_history, member_for_user
+from members.models import ConsentEvent, Member, PointAccount, PointEntry
+from members.selectors import (
+    member_consent_history,
+    member_for_user,
+    point_entries_for,
+    points_expiring_next,
+)
 from members.services import PROFILE_FIELDS, member_set_consent, member_update_profile
 
 
@@ -40,9 +45,24 @@ def home(request):
         "members/home.html",
         {
             "member": member,
+            "account": PointAccount.objects.get(pk=member.pk),
+            "expiring": points_expiring_next(member.pk),
             "qr_svg": qr.svg_inline(scale=6, border=2, dark="#111"),
             "phone": phone_display(member.phone),
         },
+    )
+
+
+@login_required
+def points_history(request):
+    member = _member_or_none(request)
+    if member is None:
+        return _no_member(request)
+    entries = point_entries_for(member).exclude(kind=PointEntry.Kind.MATURE)[:100]
+    return render(
+        request,
+        "members/points.html",
+        {"member": member, "account": PointAccount.objects.get(pk=member.pk), "entries": entries},
     )
 
 

@@ -111,3 +111,33 @@ def test_block_action_needs_the_block_permission(client, support, marketer, memb
     member.refresh_from_db()
     assert member.is_blocked
     assert AuditEntry.objects.get(member=member, action="member.blocked").actor == support
+
+
+def test_support_adjusts_points_with_a_reason_in_the_admin(client, support, member):
+    client.force_login(support)
+    url = reverse("admin:members_member_adjust_points", args=[member.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"points": "150", "reason": "Goodwill: late delivery"})
+    assert response.status_code == 302
+    member.account.refresh_from_db()
+    assert member.account.available == 150
+    entry = AuditEntry.objects.get(member=member, action="points.adjusted")
+    assert (entry.actor, entry.reason) == (support, "Goodwill: late delivery")
+
+
+def test_admin_adjustment_without_reason_or_beyond_balance_changes_nothing(client, support, member):
+    client.force_login(support)
+    url = reverse("admin:members_member_adjust_points", args=[member.pk])
+    assert client.post(url, {"points": "10", "reason": ""}).status_code == 200
+    response = client.post(url, {"points": "-10", "reason": "Fix"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["points"]
+    member.account.refresh_from_db()
+    assert member.account.available == 0
+    assert not AuditEntry.objects.filter(member=member, action="points.adjusted").exists()
+
+
+def test_marketer_cannot_adjust_points(client, marketer, member):
+    client.force_login(marketer)
+    url = reverse("admin:members_member_adjust_points", args=[member.pk])
+    assert client.post(url, {"points": "10", "reason": "x"}).status_code == 403

@@ -137,3 +137,24 @@ def test_every_page_declares_a_phone_viewport(client, member_user):
     client.force_login(member_user)
     for name in ("portal:home", "portal:profile", "portal:consents"):
         assert 'name="viewport"' in client.get(reverse(name)).content.decode()
+
+
+def test_member_sees_points_pending_and_expiring(client, member_user, store):
+    from decimal import Decimal
+
+    from pos.services.purchases import PurchaseInput, purchase_record
+
+    member = member_user.member
+    purchase_record(
+        store=store,
+        data=PurchaseInput(
+            external_id="P1", member=member.card_number, total_amount=Decimal("900000")
+        ),
+    )
+    client.force_login(member_user)
+    home = client.get(reverse("portal:home"))
+    assert home.context["account"].pending == 90
+    assert home.context["account"].available == 0
+    history = client.get(reverse("portal:points"))
+    assert history.status_code == 200
+    assert [e.kind for e in history.context["entries"]] == ["earn"]
