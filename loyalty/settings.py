@@ -185,6 +185,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# How long a web process keeps the programme's rules, tiers and API keys in memory (seconds;
+# 0 disables). A change made elsewhere reaches every process within this time.
+LOYALTY_RULES_CACHE_SECONDS = env.get_int("LOYALTY_RULES_CACHE_SECONDS", 30, minimum=0)
 # Requests per store API key (DRF rate syntax: "1000/min", "50/s").
 POS_API_THROTTLE_RATE = env.get("POS_API_THROTTLE_RATE", "1000/min")
 SPECTACULAR_SETTINGS = {

@@ -9,8 +9,14 @@ class MembersConfig(AppConfig):
 
     def ready(self):
         from loyalty import daily
+        from loyalty.cache import forget_on_change
         from members import roles
+        from members.models import EarnCategoryRule, Program, Store
         from members.services import points
+
+        forget_on_change(Program, "program")
+        forget_on_change(EarnCategoryRule, "earn_categories")
+        forget_on_change(Store, "apikey:")
 
         post_migrate.connect(roles.on_post_migrate, dispatch_uid="members.roles_sync")
         # Pending points mature before anything expires or tiers are computed.

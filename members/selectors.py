@@ -7,18 +7,40 @@ from datetime import date
 
 from django.db.models import Min, QuerySet, Sum
 
+from loyalty.cache import cached
 from members.identifiers import (
     card_number_clean,
     card_number_is_valid,
     phone_looks_like,
     phone_normalize,
 )
-from members.models import AuditEntry, ConsentEvent, Member, PointEntry, PointLot, Program
+from members.models import (
+    AuditEntry,
+    ConsentEvent,
+    EarnCategoryRule,
+    Member,
+    PointEntry,
+    PointLot,
+    Program,
+)
 
 
 def program_get() -> Program:
     """The programme's rules (one row, created by migration)."""
     return Program.objects.get(pk=Program.SINGLETON_ID)
+
+
+def program_cached() -> Program:
+    """The programme's rules as the hot paths read them: kept in process (``loyalty.cache``)."""
+    return cached("program", program_get)
+
+
+def earn_category_multipliers() -> dict:
+    """Category (lower-case) -> earning multiplier, for the categories with a rule."""
+    return cached(
+        "earn_categories",
+        lambda: {rule.category.lower(): rule.multiplier for rule in EarnCategoryRule.objects.all()},
+    )
 
 
 def member_find(query: str) -> Member | None:

@@ -13,7 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from loyalty.errors import DomainError
-from members.selectors import member_find, program_get
+from members.selectors import member_find, program_cached
 from pos.authentication import StoreApiKeyAuthentication
 from pos.selectors import member_summary
 from pos.services.enrolment import member_enrol_at_till
@@ -179,7 +179,7 @@ class ProgramApi(PosApiView):
         ],
     )
     def get(self, request):
-        program = program_get()
+        program = program_cached()
         return Response(
             {
                 "currency": program.currency,

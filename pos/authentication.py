@@ -30,6 +30,7 @@ class StoreApiKeyAuthentication(authentication.BaseAuthentication):
         # Touch last_used_at at most once a minute: not a write on every request.
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
             type(api_key).objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now  # the row may be the process-cached one
         return (StoreAnonymous(api_key), api_key)
 
     def authenticate_header(self, request):

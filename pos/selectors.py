@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from loyalty.cache import cached, forget
 from members.identifiers import phone_mask
 from members.models import PointAccount
 from members.selectors import points_expiring_next
@@ -14,11 +15,19 @@ def api_key_authenticate(raw: str) -> StoreApiKey | None:
     """The active key matching ``raw`` (with its store), or None for unknown or revoked."""
     if not raw or not raw.startswith("lk_"):
         return None
-    return (
-        StoreApiKey.objects.select_related("store")
-        .filter(key_hash__in=key_hash_candidates(raw), revoked_at__isnull=True)
-        .first()
-    )
+    hashes = key_hash_candidates(raw)
+
+    def load():
+        return (
+            StoreApiKey.objects.select_related("store")
+            .filter(key_hash__in=hashes, revoked_at__isnull=True)
+            .first()
+        )
+
+    api_key = cached(f"apikey:{hashes[0]}", load)
+    if api_key is None:
+        forget(f"apikey:{hashes[0]}")  # never cache a miss: a new key works at once
+    return api_key
 
 
 def member_summary(member) -> dict:

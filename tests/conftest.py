@@ -31,6 +31,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_worker)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_cache():
+    """Each test starts with an empty in-process rules cache (``loyalty.cache``)."""
+    from loyalty.cache import forget
+
+    forget()
+    yield
+    forget()
+
+
 @pytest.fixture
 def member(db):
     return MemberFactory(full_name="Nguyễn Thị Mai", phone="0912 345 678", email="mai@example.com")

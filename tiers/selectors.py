@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from loyalty.cache import cached
 from tiers.models import Tier
 
 
 def tiers_ordered() -> list[Tier]:
-    """Every tier, entry tier first."""
-    return list(Tier.objects.order_by("rank"))
+    """Every tier, entry tier first (kept in process: read on every purchase)."""
+    return cached("tiers", lambda: list(Tier.objects.order_by("rank")))
 
 
 def tier_entry() -> Tier:
-    return Tier.objects.order_by("rank").first()
+    return tiers_ordered()[0]
 
 
 def tier_of_member(member_id: int) -> Tier:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.cache import forget
 from members.models import AuditEntry, Store, User
 from pos.keys import key_generate, key_hash
 from pos.models import StoreApiKey
@@ -34,6 +35,7 @@ def api_key_revoke(*, api_key: StoreApiKey, acting_user: User | None = None) -> 
         revoked_at=timezone.now()
     )
     api_key.refresh_from_db()
+    forget("apikey:")  # .update() sends no signal
     if updated:
         AuditEntry.objects.create(
             actor=acting_user,

@@ -34,14 +34,20 @@ def member_enrol_at_till(
     }
 
     def action() -> tuple[int, dict]:
+        errors: dict[str, list[str]] = {}
         referrer = None
         if referral_code:
             referrer = Member.objects.filter(
                 referral_code=referral_code_clean(referral_code)
             ).first()
             if referrer is None:
-                message = _("No member has this referral code.")
-                raise DomainError("validation_error", message, details={"referral_code": [message]})
+                errors["referral_code"] = [_("No member has this referral code.")]
+        try:
+            phone_normalize(phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+        if errors:
+            raise DomainError("validation_error", _("Some fields are invalid."), details=errors)
         try:
             member = member_create(
                 full_name=full_name,

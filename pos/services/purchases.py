@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 
 from loyalty.errors import DomainError
 from members.models import (
-    EarnCategoryRule,
     Member,
     PointAccount,
     Program,
@@ -24,7 +23,8 @@ from members.models import (
     PurchaseReturn,
     Store,
 )
-from members.selectors import member_find, program_get
+from members.identifiers import card_number_clean, card_number_is_valid
+from members.selectors import earn_category_multipliers, member_find, program_cached
 from members.services import points as ledger
 from pos.services.idempotency import Outcome, run_idempotent
 from tiers.models import Tier
@@ -65,10 +65,6 @@ class Plan:
     max_redeemable_points: int
     tier: Tier
     items: list[dict]
-
-
-def _category_multipliers() -> dict[str, Decimal]:
-    return {rule.category.lower(): rule.multiplier for rule in EarnCategoryRule.objects.all()}
 
 
 def earn_points(
@@ -149,6 +145,25 @@ def _member(query: str) -> Member:
     return member
 
 
+def _member_and_locked_account(query: str) -> tuple[Member, PointAccount]:
+    """The member and their account, locked: one query for a card number (the hot path)."""
+    card = card_number_clean(query)
+    if card_number_is_valid(card):
+        account = (
+            PointAccount.objects.select_for_update(of=("self",))
+            .select_related("member")
+            .filter(member__card_number=card)
+            .first()
+        )
+        if account is None:
+            raise DomainError("not_found", _("No member with this card number."))
+        if account.member.is_blocked:
+            raise DomainError("member_blocked", _("This membership is blocked."))
+        return account.member, account
+    member = _member(query)
+    return member, ledger.account_lock(member.pk)
+
+
 def _vouchers(codes: list[str], member: Member, amount: Decimal) -> Decimal:
     """Vouchers as part payment. The rewards capability issues vouchers; until it does, no
     code is a valid voucher."""
@@ -162,7 +177,11 @@ def _vouchers(codes: list[str], member: Member, amount: Decimal) -> Decimal:
 
 
 def purchase_plan(
-    *, data: PurchaseInput, program: Program, account: PointAccount | None = None
+    *,
+    data: PurchaseInput,
+    program: Program,
+    member: Member | None = None,
+    account: PointAccount | None = None,
 ) -> Plan:
     """Validate and compute a purchase without writing. ``account`` is the locked account
     when recording; a quote reads it unlocked."""
@@ -176,7 +195,8 @@ def purchase_plan(
         raise _validation("total_amount", _("The total cannot be negative."))
     occurred_at = _check_time(data.occurred_at, program, now)
     items = _check_items(data)
-    member = _member(data.member)
+    if member is None:
+        member = _member(data.member)
     if account is None:
         account = PointAccount.objects.get(pk=member.pk)
     voucher_discount = _vouchers(data.voucher_codes, member, data.total_amount)
@@ -211,7 +231,7 @@ def purchase_plan(
         items=items,
         program=program,
         multiplier=tier.multiplier,
-        category_multipliers=_category_multipliers() if items else {},
+        category_multipliers=earn_category_multipliers() if items else {},
     )
     return Plan(
         member=member,
@@ -243,7 +263,7 @@ def tier_body(tier: Tier) -> dict:
 
 
 def purchase_quote(*, store: Store, data: PurchaseInput) -> dict:
-    program = program_get()
+    program = program_cached()
     plan = purchase_plan(data=data, program=program)
     account = PointAccount.objects.get(pk=plan.member.pk)
     status = "available" if _matures_on_or_before_today(plan, program) else "pending"
@@ -272,12 +292,11 @@ def _matures_on_or_before_today(plan: Plan, program: Program) -> bool:
 
 def purchase_record(*, store: Store, data: PurchaseInput) -> Outcome:
     """Record a purchase once per (store, external_id); see ``run_idempotent``."""
-    program = program_get()
+    program = program_cached()
 
     def action() -> tuple[int, dict]:
-        member = _member(data.member)
-        account = ledger.account_lock(member.pk)
-        plan = purchase_plan(data=data, program=program, account=account)
+        member, account = _member_and_locked_account(data.member)
+        plan = purchase_plan(data=data, program=program, member=member, account=account)
         purchase = Purchase.objects.create(
             store=store,
             member=plan.member,

@@ -66,7 +66,7 @@ def test_unexpected_error_in_an_api_view_is_a_500_with_the_error_body(store_key,
     def explode():
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("pos.apis.program_get", explode)
+    monkeypatch.setattr("pos.apis.program_cached", explode)
     client = Client(raise_request_exception=False)
     response = client.get("/api/v1/pos/program/", HTTP_AUTHORIZATION=f"Api-Key {raw}")
     body = assert_error(response, 500, "server_error")
