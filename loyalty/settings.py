@@ -8,6 +8,7 @@ services. A malformed value stops the process at start (see ``loyalty.env``).
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -190,6 +191,10 @@ REST_FRAMEWORK = {
 LOYALTY_RULES_CACHE_SECONDS = env.get_int("LOYALTY_RULES_CACHE_SECONDS", 30, minimum=0)
 # Requests per store API key (DRF rate syntax: "1000/min", "50/s").
 POS_API_THROTTLE_RATE = env.get("POS_API_THROTTLE_RATE", "1000/min")
+if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", POS_API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"POS_API_THROTTLE_RATE={POS_API_THROTTLE_RATE!r}: use requests/period, e.g. 1000/min."
+    )
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
     "DESCRIPTION": "POS integration API (contract v1) and the platform's own endpoints.",

@@ -3,13 +3,16 @@ selector, answer. Errors become the contract's body in ``loyalty.api.exception_h
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from loyalty.errors import DomainError
@@ -31,18 +34,39 @@ from tiers.selectors import tiers_ordered
 MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
 
 
-class ApiKeyThrottle(SimpleRateThrottle):
-    """Requests per store key (``POS_API_THROTTLE_RATE``, default 1000/min)."""
+class ApiKeyThrottle(BaseThrottle):
+    """Requests per store key per minute (``POS_API_THROTTLE_RATE``, default 1000/min).
 
-    scope = "pos"
+    A fixed window counted with one atomic ``cache.incr``: constant work per request, where
+    DRF's sliding-window throttle stores and re-pickles every request time of the window
+    (thousands of entries at the rates a busy store sends). Use a shared cache
+    (``CACHE_URL``) so that every web process counts against the same limit.
+    """
 
-    def get_rate(self):
-        return settings.POS_API_THROTTLE_RATE
-
-    def get_cache_key(self, request, view):
+    def allow_request(self, request, view):
         if request.auth is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+            return True
+        limit, window = self.parse_rate(settings.POS_API_THROTTLE_RATE)
+        now = time.time()
+        start = int(now // window) * window
+        key = f"throttle:pos:{request.auth.pk}:{start}"
+        cache.add(key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: this request opens the window
+            cache.set(key, 1, timeout=window + 1)
+            count = 1
+        self._wait = start + window - now
+        return count <= limit
+
+    def wait(self):
+        return self._wait
+
+    @staticmethod
+    def parse_rate(rate: str) -> tuple[int, int]:
+        count, _slash, period = rate.partition("/")
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+        return int(count), seconds
 
 
 class PosApiView(APIView):

@@ -272,7 +272,7 @@ def refund_for_return_locked(
     spend = PointEntry.objects.filter(purchase=purchase, kind=Kind.SPEND).first()
     floor = end_of_month_after(today, 0)
     expires_on = max(spend.lots_expire_on or floor, floor) if spend else floor
-    return credit_available_locked(
+    credit = credit_available_locked(
         account,
         points=points,
         kind=Kind.REFUND,
@@ -282,11 +282,9 @@ def refund_for_return_locked(
         purchase_return=purchase_return,
         counts_as_earned=False,
     )
-
-
-def _refund_spent(account: PointAccount, points: int):
-    """A refund gives back what was spent: lifetime_spent goes down, not lifetime_earned."""
+    # A refund gives back what was spent: lifetime_spent goes down, not lifetime_earned up.
     _apply(account, spent=-points)
+    return credit
 
 
 @transaction.atomic

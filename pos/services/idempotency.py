@@ -93,5 +93,9 @@ def run_idempotent(
                 )
             return Outcome(record.status_code, record.response, replayed=True)
         status, body = action()
-        IdempotencyRecord.objects.filter(pk=record_id).update(status_code=status, response=body)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {TABLE} SET status_code = %s, response = %s WHERE id = %s",
+                [status, json.dumps(body), record_id],
+            )
         return Outcome(status, body, replayed=False)

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import DomainError
+from members.identifiers import card_number_clean, card_number_is_valid
 from members.models import (
     Member,
     PointAccount,
@@ -23,9 +24,9 @@ from members.models import (
     PurchaseReturn,
     Store,
 )
-from members.identifiers import card_number_clean, card_number_is_valid
 from members.selectors import earn_category_multipliers, member_find, program_cached
 from members.services import points as ledger
+from members.services import points_sql
 from pos.services.idempotency import Outcome, run_idempotent
 from tiers.models import Tier
 from tiers.selectors import tier_of_member
@@ -184,7 +185,8 @@ def purchase_plan(
     account: PointAccount | None = None,
 ) -> Plan:
     """Validate and compute a purchase without writing. ``account`` is the locked account
-    when recording; a quote reads it unlocked."""
+    when recording; a quote reads it unlocked; a purchase that redeems nothing needs none
+    (``max_redeemable_points`` is then 0)."""
     now = timezone.now()
     if data.currency and data.currency.upper() != program.currency:
         raise _validation(
@@ -197,15 +199,15 @@ def purchase_plan(
     items = _check_items(data)
     if member is None:
         member = _member(data.member)
-    if account is None:
+    redeem = data.redeem_points
+    if account is None and redeem:
         account = PointAccount.objects.get(pk=member.pk)
     voucher_discount = _vouchers(data.voucher_codes, member, data.total_amount)
     after_vouchers = data.total_amount - voucher_discount
-    available = max(account.available, 0)
+    available = max(account.available, 0) if account is not None else 0
     max_redeemable = min(
         available, int((after_vouchers / program.point_value).to_integral_value(ROUND_FLOOR))
     )
-    redeem = data.redeem_points
     if redeem < 0:
         raise _validation("redeem_points", _("Points to redeem cannot be negative."))
     points_discount = (Decimal(redeem) * program.point_value).quantize(CENT)
@@ -216,7 +218,7 @@ def purchase_plan(
             % {"points": redeem, "amount": after_vouchers},
             details={"max_redeemable_points": max_redeemable},
         )
-    if redeem > account.available:
+    if redeem and redeem > account.available:
         raise DomainError(
             "insufficient_points",
             _("Not enough points: %(available)s available, %(wanted)s asked.")
@@ -264,11 +266,42 @@ def tier_body(tier: Tier) -> dict:
 
 def purchase_quote(*, store: Store, data: PurchaseInput) -> dict:
     program = program_cached()
-    plan = purchase_plan(data=data, program=program)
-    account = PointAccount.objects.get(pk=plan.member.pk)
+    member = _member(data.member)
+    account = PointAccount.objects.get(pk=member.pk)
+    plan = purchase_plan(data=data, program=program, member=member, account=account)
     status = "available" if _matures_on_or_before_today(plan, program) else "pending"
+    if not plan.points_earned:
+        status = "available"
+    body = _result(
+        plan,
+        purchase_id=None,
+        available=account.available,
+        pending=account.pending,
+        status=status,
+    )
+    body["max_redeemable_points"] = plan.max_redeemable_points
+    return body
+
+
+def _matures_on_or_before_today(plan: Plan, program: Program) -> bool:
+    earned_on = timezone.localdate(plan.occurred_at)
+    return earned_on + timedelta(days=program.pending_days) <= timezone.localdate()
+
+
+def _fast_path(data: PurchaseInput) -> bool:
+    """A purchase that only earns (no points or vouchers spent) on PostgreSQL is written
+    with one statement (``points_sql.insert_purchase_with_pending_earn``)."""
+    return (
+        connection.vendor == "postgresql"
+        and not data.redeem_points
+        and not data.voucher_codes
+        and card_number_is_valid(data.member)
+    )
+
+
+def _result(plan: Plan, *, purchase_id, available: int, pending: int, status: str) -> dict:
     return {
-        "id": None,
+        "id": purchase_id,
         "external_id": None,
         "member": plan.member.card_number,
         "total_amount": money(plan.total_amount),
@@ -278,16 +311,86 @@ def purchase_quote(*, store: Store, data: PurchaseInput) -> dict:
         "points_earned": plan.points_earned,
         "points_status": status,
         "points_redeemed": plan.points_redeemed,
-        "balance": balance(account),
+        "balance": {"available": available, "pending": pending},
         "tier": tier_body(plan.tier),
         "tier_changed": False,
-        "max_redeemable_points": plan.max_redeemable_points,
     }
 
 
-def _matures_on_or_before_today(plan: Plan, program: Program) -> bool:
+def _record_fast(store: Store, data: PurchaseInput, program: Program) -> dict | None:
+    """The earn-only purchase in one statement, or None when it needs the general path
+    (points that are available at once, which may have to pay a debt first)."""
+    row = points_sql.member_by_card(card_number_clean(data.member))
+    if row is None:
+        raise DomainError("not_found", _("No member with this card number."))
+    member = Member(pk=row[0], card_number=row[1], status=row[2])
+    if member.is_blocked:
+        raise DomainError("member_blocked", _("This membership is blocked."))
+    plan = purchase_plan(data=data, program=program, member=member)
     earned_on = timezone.localdate(plan.occurred_at)
-    return earned_on + timedelta(days=program.pending_days) <= timezone.localdate()
+    matures_on = earned_on + timedelta(days=program.pending_days)
+    if plan.points_earned and matures_on <= timezone.localdate():
+        return None
+    purchase_id, available, pending = points_sql.insert_purchase_with_pending_earn(
+        store_id=store.pk,
+        member_id=member.pk,
+        external_id=data.external_id,
+        occurred_at=plan.occurred_at,
+        total_amount=plan.total_amount,
+        items=_stored_items(plan.items),
+        points=plan.points_earned,
+        earned_on=earned_on,
+        matures_on=matures_on,
+        expires_on=ledger.lot_expiry(earned_on, program),
+        now=timezone.now(),
+    )
+    status = "pending" if plan.points_earned else "available"
+    body = _result(
+        plan, purchase_id=purchase_id, available=available, pending=pending, status=status
+    )
+    body["external_id"] = data.external_id
+    return body
+
+
+def _stored_items(items: list[dict]) -> list[dict]:
+    return [{**item, "unit_price": money(item["unit_price"])} for item in items]
+
+
+def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict:
+    member, account = _member_and_locked_account(data.member)
+    plan = purchase_plan(data=data, program=program, member=member, account=account)
+    purchase = Purchase.objects.create(
+        store=store,
+        member=plan.member,
+        external_id=data.external_id,
+        occurred_at=plan.occurred_at,
+        total_amount=plan.total_amount,
+        voucher_discount=plan.voucher_discount,
+        points_redeemed=plan.points_redeemed,
+        points_discount=plan.points_discount,
+        amount_due=plan.amount_due,
+        points_earned=plan.points_earned,
+        items=_stored_items(plan.items),
+    )
+    if plan.points_redeemed:
+        ledger.spend_locked(account, points=plan.points_redeemed, purchase=purchase)
+    credit = ledger.earn_for_purchase_locked(
+        account,
+        purchase=purchase,
+        points=plan.points_earned,
+        program=program,
+        today=timezone.localdate(),
+    )
+    pending = credit is not None and credit.lot.status == "pending"
+    body = _result(
+        plan,
+        purchase_id=purchase.pk,
+        available=account.available,
+        pending=account.pending,
+        status="pending" if pending else "available",
+    )
+    body["external_id"] = purchase.external_id
+    return body
 
 
 def purchase_record(*, store: Store, data: PurchaseInput) -> Outcome:
@@ -295,46 +398,10 @@ def purchase_record(*, store: Store, data: PurchaseInput) -> Outcome:
     program = program_cached()
 
     def action() -> tuple[int, dict]:
-        member, account = _member_and_locked_account(data.member)
-        plan = purchase_plan(data=data, program=program, member=member, account=account)
-        purchase = Purchase.objects.create(
-            store=store,
-            member=plan.member,
-            external_id=data.external_id,
-            occurred_at=plan.occurred_at,
-            total_amount=plan.total_amount,
-            voucher_discount=plan.voucher_discount,
-            points_redeemed=plan.points_redeemed,
-            points_discount=plan.points_discount,
-            amount_due=plan.amount_due,
-            points_earned=plan.points_earned,
-            items=[{**i, "unit_price": money(i["unit_price"])} for i in plan.items],
-        )
-        if plan.points_redeemed:
-            ledger.spend_locked(account, points=plan.points_redeemed, purchase=purchase)
-        credit = ledger.earn_for_purchase_locked(
-            account,
-            purchase=purchase,
-            points=plan.points_earned,
-            program=program,
-            today=timezone.localdate(),
-        )
-        pending = credit is not None and credit.lot.status == "pending"
-        return 201, {
-            "id": purchase.pk,
-            "external_id": purchase.external_id,
-            "member": plan.member.card_number,
-            "total_amount": money(plan.total_amount),
-            "voucher_discount": money(plan.voucher_discount),
-            "points_discount": money(plan.points_discount),
-            "amount_due": money(plan.amount_due),
-            "points_earned": plan.points_earned,
-            "points_status": "pending" if pending else "available",
-            "points_redeemed": plan.points_redeemed,
-            "balance": balance(account),
-            "tier": tier_body(plan.tier),
-            "tier_changed": False,
-        }
+        body = _record_fast(store, data, program) if _fast_path(data) else None
+        if body is None:
+            body = _record_general(store, data, program)
+        return 201, body
 
     return run_idempotent(
         store=store,

@@ -23,6 +23,10 @@ VARS = (
     "EMAIL_URL",
     "CACHE_URL",
     "ACCOUNT_EMAIL_VERIFICATION",
+    "POS_API_THROTTLE_RATE",
+    "LOYALTY_RULES_CACHE_SECONDS",
+    "DJANGO_SECRET_KEY_FALLBACKS",
+    "LOG_LEVEL",
 )
 
 
@@ -107,6 +111,8 @@ def test_production_values_turn_on_the_security_settings(tmp_path):
         ({**PROD, "DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS"),
         ({"CELERY_TASK_TIME_LIMIT": "soon"}, "CELERY_TASK_TIME_LIMIT"),
         ({"ACCOUNT_EMAIL_VERIFICATION": "sometimes"}, "ACCOUNT_EMAIL_VERIFICATION"),
+        ({"POS_API_THROTTLE_RATE": "lots"}, "POS_API_THROTTLE_RATE"),
+        ({"LOYALTY_RULES_CACHE_SECONDS": "-1"}, "LOYALTY_RULES_CACHE_SECONDS"),
     ],
 )
 def test_bad_value_fails_loudly_at_start_naming_the_variable(env, complaint, tmp_path):
