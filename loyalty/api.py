@@ -34,7 +34,29 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": str(message), "details": details or {}}}
 
 
+def _own_message(exc: exceptions.APIException) -> str | None:
+    """Our (translated) words for DRF's stock messages, which have no Vietnamese."""
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return _("Send the header “Authorization: Api-Key <key>”.")
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return _("This method is not allowed here.")
+    if isinstance(exc, exceptions.ParseError):
+        return _("The request body is not valid JSON.")
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return _("Send the request body as JSON (Content-Type: application/json).")
+    if isinstance(exc, exceptions.Throttled):
+        return _("Too many requests; try again in a moment.")
+    if isinstance(exc, exceptions.NotFound) and str(exc.detail) == str(
+        exceptions.NotFound.default_detail
+    ):
+        return _("Not found.")
+    return None
+
+
 def _message_and_details(exc: exceptions.APIException) -> tuple[str, dict]:
+    own = _own_message(exc)
+    if own is not None:
+        return own, {}
     detail = exc.detail
     if isinstance(detail, dict):
         return _("Some fields are invalid."), detail

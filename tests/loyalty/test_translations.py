@@ -281,8 +281,26 @@ def test_login_page_is_vietnamese_by_default(client):
 
 
 @pytest.mark.django_db
-def test_login_page_is_english_with_accept_language(client):
-    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")
+def test_pages_stay_vietnamese_for_a_browser_set_to_english(client):
+    """Vietnamese first: a phone set to English still gets the shop's site in Vietnamese
+    until its owner picks English in the footer."""
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.headers["Content-Language"] == "vi"
+    assert _heading_and_buttons(response) == (["Đăng nhập"], ["Đăng nhập"])
+
+
+@pytest.mark.django_db
+def test_api_errors_follow_accept_language(client):
+    response = client.get("/api/v1/pos/no-such-endpoint/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.headers["Content-Language"] == "en"
+    vi = client.get("/api/v1/pos/no-such-endpoint/", HTTP_ACCEPT_LANGUAGE="vi")
+    assert vi.json()["error"]["message"] != response.json()["error"]["message"]
+
+
+@pytest.mark.django_db
+def test_login_page_is_english_once_chosen(client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    response = client.get("/accounts/login/")
     assert response.headers["Content-Language"] == "en"
     assert _heading_and_buttons(response) == (["Sign In"], ["Sign In"])
     assert "Forgot your password?" in _main(response)
