@@ -47,7 +47,7 @@ def home(request):
             "member": member,
             "account": PointAccount.objects.get(pk=member.pk),
             "expiring": points_expiring_next(member.pk),
-            "qr_svg": qr.svg_inline(scale=6, border=2, dark="#111"),
+            "qr_svg": qr.svg_inline(scale=6, border=2, dark="#111", omitsize=True),
             "phone": phone_display(member.phone),
         },
     )
@@ -140,4 +140,6 @@ def card_qr(request):
     if member is None:
         return _no_member(request)
     qr = segno.make(member.card_number, error="m")
-    return HttpResponse(qr.svg_inline(scale=8, border=2), content_type="image/svg+xml")
+    return HttpResponse(
+        qr.svg_inline(scale=8, border=2, omitsize=True), content_type="image/svg+xml"
+    )

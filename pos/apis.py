@@ -262,6 +262,11 @@ class MemberLookupApi(PosApiView):
         return Response(member_summary(member))
 
 
+@extend_schema(exclude=True)
+class MemberLookupSlashApi(MemberLookupApi):
+    """The same lookup with a trailing slash, for tills that add one (not in the schema)."""
+
+
 class EnrolSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
     full_name = serializers.CharField(max_length=150)

@@ -7,7 +7,7 @@ app_name = "pos"
 urlpatterns = [
     path("program/", apis.ProgramApi.as_view(), name="program"),
     path("members/lookup", apis.MemberLookupApi.as_view(), name="member_lookup"),
-    path("members/lookup/", apis.MemberLookupApi.as_view()),
+    path("members/lookup/", apis.MemberLookupSlashApi.as_view()),
     path("members/", apis.MemberEnrolApi.as_view(), name="member_enrol"),
     path("quote/", apis.QuoteApi.as_view(), name="quote"),
     path("transactions/", apis.TransactionApi.as_view(), name="transactions"),

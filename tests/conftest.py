@@ -25,9 +25,9 @@ def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
     skip_worker = pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL=redis://...")
     for item in items:
-        if "postgres" in item.keywords and not _on_postgres():
+        if item.get_closest_marker("postgres") and not _on_postgres():
             item.add_marker(skip_pg)
-        if "worker" in item.keywords and not os.environ.get("CELERY_BROKER_URL"):
+        if item.get_closest_marker("worker") and not os.environ.get("CELERY_BROKER_URL"):
             item.add_marker(skip_worker)
 
 

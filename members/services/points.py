@@ -367,7 +367,8 @@ def points_adjust(
             reason=reason,
             actor=acting_user,
         )
-        _apply(account, available=points, earned=points)
+        # A deduction is not "un-earning": lifetime_earned stays what was credited.
+        _apply(account, available=points)
     AuditEntry.objects.create(
         actor=acting_user,
         action="points.adjusted",

@@ -72,7 +72,8 @@ def test_command_refuses_a_bad_date_and_fails_when_a_job_fails(registry):
 
 def test_task_runs_the_same_registry_and_fails_loudly(registry):
     registry.register("demo.job", order=1)(lambda today: 1)
-    result = run_daily_jobs_task.delay(today="2026-11-20").get()
+    # apply(): run in this process whatever the broker setting (the worker test covers Redis).
+    result = run_daily_jobs_task.apply(kwargs={"today": "2026-11-20"}).get()
     assert result["today"] == "2026-11-20" and result["ok"]
 
     def broken(today):
@@ -80,4 +81,4 @@ def test_task_runs_the_same_registry_and_fails_loudly(registry):
 
     registry.register("broken", order=2)(broken)
     with pytest.raises(RuntimeError):
-        run_daily_jobs_task.delay(today="2026-11-20").get()
+        run_daily_jobs_task.apply(kwargs={"today": "2026-11-20"}, throw=True).get()
