@@ -6,8 +6,10 @@ programme's time zone; amount exact to the cent; points at the programme's base 
 the row goes, valid or not, into a temporary staging table in batches. Everything else is
 set-based SQL (``imports_sql``): duplicates within the file, members, purchases the store
 already has; then, only when no row was rejected, the purchases, their lots and entries and
-the balances, in the same transaction. Memory stays bounded whatever the file's size: no
-list of rows, ids or rejections is kept in Python (the report is streamed from the table).
+the balances, in the same transaction. Memory stays bounded whatever the file's size: Python
+holds one batch of rows at most, never the file's ids or rejections (the counts come from a
+GROUP BY, the report is streamed from the staging table in line order once every check ran,
+since half the reasons are only known after the set-based ones).
 
 Points are earned as the POS earns them (pending until ``pending_days`` after the
 purchase's local date, else available at once; expiring at the end of the month
@@ -31,7 +33,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
@@ -137,7 +139,9 @@ def transactions_import(
     Returns the figures; when any row is rejected nothing is written, ``result.rejected``
     counts the rows by reason and every rejected row is in ``report_path`` (default
     ``<path>.rejected.csv``). Raises ``DomainError('validation_error')`` for a file that
-    cannot be read as such a CSV at all (no report then).
+    cannot be read as such a CSV at all (no report then), and
+    ``DomainError('idempotency_conflict')`` when a receipt of the file was recorded at the
+    store while the import ran (nothing is imported; running it again skips it).
     """
     clock = _Phases(path)
     path = Path(path)
@@ -146,6 +150,44 @@ def transactions_import(
     today = today or timezone.localdate()
     now = timezone.now()
     result = ImportResult(path=path, report_path=report_path)
+    try:
+        _run(
+            result,
+            store=store,
+            program=program,
+            today=today,
+            now=now,
+            clock=clock,
+            create_members=create_members,
+            with_points=with_points,
+        )
+    except IntegrityError as exc:
+        if not _is_receipt_clash(exc):
+            raise
+        raise DomainError(
+            "idempotency_conflict",
+            _(
+                "Some of these receipts were recorded at this store while the import ran "
+                "(by the POS or another import), so nothing was imported. Run it again: "
+                "what is already there will be skipped."
+            ),
+        ) from exc
+    if result.ok:
+        clock.done("committed")  # PostgreSQL checks the deferred foreign keys now
+    result.seconds = clock.total()
+    return result
+
+
+def _is_receipt_clash(exc: IntegrityError) -> bool:
+    """The (store, external_id) unique constraint, as PostgreSQL or SQLite names it."""
+    text = str(exc)
+    return "purchase_store_receipt" in text or f"{sql.PURCHASE}.external_id" in text
+
+
+def _run(
+    result: ImportResult, *, store, program, today, now, clock, create_members, with_points
+) -> None:
+    path, report_path = result.path, result.report_path
     with transaction.atomic():
         sql.staging_create()
         result.rows = _stage(
@@ -179,10 +221,6 @@ def transactions_import(
                 clock=clock,
             )
             sql.staging_drop()
-    if result.ok:
-        clock.done("committed")  # PostgreSQL checks the deferred foreign keys now
-    result.seconds = clock.total()
-    return result
 
 
 class _Phases:

@@ -131,7 +131,7 @@ def staging_insert(rows: Sequence[Sequence]) -> None:
             cursor.copy_expert(f"COPY {STAGING} ({', '.join(LOADED_COLUMNS)}) FROM STDIN", data)
         else:
             cursor.executemany(
-                f"INSERT INTO {STAGING} ({', '.join(LOADED_COLUMNS)}) "  # noqa: S608
+                f"INSERT INTO {STAGING} ({', '.join(LOADED_COLUMNS)}) "
                 f"VALUES ({', '.join(['%s'] * len(LOADED_COLUMNS))})",
                 rows,
             )
@@ -154,7 +154,7 @@ def mark_duplicates() -> None:
             WHERE {STAGING}.external_id = d.external_id
               AND {STAGING}.line > d.first_line
               AND {STAGING}.reason IS NULL
-            """,  # noqa: S608
+            """,
             [DUPLICATE],
         )
 
@@ -177,7 +177,7 @@ def resolve_members(kinds: Sequence[str] = ("card", "phone", "email")) -> None:
                 UPDATE {STAGING} SET member_id = m.id
                 FROM {MEMBER} m
                 WHERE {STAGING}.member_kind = %s AND {match} AND {STAGING}.member_id IS NULL
-                """,  # noqa: S608
+                """,
                 [kind],
             )
 
@@ -195,7 +195,7 @@ def mark_unknown_members(*, create_members: bool) -> None:
                                   WHERE named.member_kind = {STAGING}.member_kind
                                     AND named.member_key = {STAGING}.member_key
                                     AND named.full_name <> '')
-                """,  # noqa: S608
+                """,
                 [MISSING_FULL_NAME],
             )
             creatable = "AND member_kind = 'card'"
@@ -205,7 +205,7 @@ def mark_unknown_members(*, create_members: bool) -> None:
             f"""
             UPDATE {STAGING} SET reason = %s
             WHERE reason IS NULL AND member_id IS NULL {creatable}
-            """,  # noqa: S608
+            """,
             [UNKNOWN_MEMBER],
         )
 
@@ -223,7 +223,7 @@ def mark_existing(store_id: int) -> None:
             FROM {PURCHASE} p
             WHERE p.store_id = %s AND p.external_id = {STAGING}.external_id
               AND {STAGING}.reason IS NULL
-            """,  # noqa: S608
+            """,
             [CONFLICT, store_id],
         )
 
@@ -231,7 +231,7 @@ def mark_existing(store_id: int) -> None:
 def rejection_counts() -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT reason, COUNT(*) FROM {STAGING} WHERE reason IS NOT NULL"  # noqa: S608
+            f"SELECT reason, COUNT(*) FROM {STAGING} WHERE reason IS NOT NULL"
             " GROUP BY reason ORDER BY reason"
         )
         return dict(cursor.fetchall())
@@ -252,7 +252,7 @@ REJECTION_COLUMNS = (
 def rejections(*, limit: int | None = None) -> Iterator[tuple]:
     """Rejected rows by line, streamed (a server-side cursor on PostgreSQL)."""
     sql = (
-        f"SELECT {', '.join(REJECTION_COLUMNS)} FROM {STAGING}"  # noqa: S608
+        f"SELECT {', '.join(REJECTION_COLUMNS)} FROM {STAGING}"
         " WHERE reason IS NOT NULL ORDER BY line"
     )
     if limit is not None:
@@ -280,7 +280,7 @@ def members_to_create(kind: str, *, after: str, limit: int) -> list[tuple[str, s
                   LIMIT %s) AS k
             JOIN {STAGING} named ON named.line = k.name_line
             ORDER BY k.member_key
-            """,  # noqa: S608
+            """,
             [kind, after, limit],
         )
         return [(key, name, _datetime(first_at)) for key, name, first_at in cursor.fetchall()]
@@ -306,7 +306,7 @@ def lock_accounts() -> None:
                 WHERE a.member_id IN (SELECT member_id FROM {STAGING}
                                       WHERE existing = 0 AND points > 0)
                 ORDER BY a.member_id FOR UPDATE) AS locked
-            """  # noqa: S608
+            """
         )
 
 
@@ -322,7 +322,7 @@ def totals(*, today: date) -> dict[str, int]:
                    COALESCE(SUM(CASE WHEN existing = 0 AND matures_on > %s
                                      THEN points ELSE 0 END), 0)
             FROM {STAGING}
-            """,  # noqa: S608
+            """,
             [day],
         )
         rows, new, points, pending = cursor.fetchone()
@@ -347,7 +347,7 @@ def insert_purchases(*, store_id: int, now: datetime) -> int:
             SELECT %s, member_id, external_id, occurred_at, amount, 0, 0, 0, amount, points,
                    CAST('[]' AS {items}), 0, 0, 0, %s, %s
             FROM {STAGING} WHERE existing = 0 ORDER BY line
-            """,  # noqa: S608
+            """,
             [store_id, Purchase.Source.IMPORT, connection.ops.adapt_datetimefield_value(now)],
         )
         return cursor.rowcount
@@ -364,7 +364,7 @@ def attach_purchases(*, store_id: int) -> None:
             SET purchase_id = (SELECT p.id FROM {PURCHASE} p
                                WHERE p.store_id = %s AND p.external_id = {STAGING}.external_id)
             WHERE existing = 0 AND points > 0
-            """,  # noqa: S608
+            """,
             [store_id],
         )
 
@@ -385,7 +385,7 @@ def insert_lots(*, today: date, now: datetime) -> int:
                    expires_on, %s
             FROM {STAGING} WHERE purchase_id IS NOT NULL
             ORDER BY line
-            """,  # noqa: S608
+            """,
             [day, day, connection.ops.adapt_datetimefield_value(now)],
         )
         return cursor.rowcount
@@ -403,7 +403,7 @@ def pay_debts(*, today: date) -> None:
             SELECT COUNT(*) FROM {ACCOUNT}
             WHERE available < 0
               AND member_id IN (SELECT member_id FROM {STAGING} WHERE purchase_id IS NOT NULL)
-            """  # noqa: S608
+            """
         )
         if not cursor.fetchone()[0]:
             return  # the usual case: nobody owes points
@@ -426,7 +426,7 @@ def pay_debts(*, today: date) -> None:
                 ) AS x
             ) AS paid
             WHERE {LOT}.purchase_id = paid.purchase_id AND paid.amount > 0
-            """,  # noqa: S608
+            """,
             [day],
         )
 
@@ -447,7 +447,7 @@ def insert_entries(*, today: date, now: datetime) -> int:
                    '', 'import', %s
             FROM {STAGING} WHERE purchase_id IS NOT NULL
             ORDER BY line
-            """,  # noqa: S608
+            """,
             [day, day, connection.ops.adapt_datetimefield_value(now)],
         )
         return cursor.rowcount
@@ -470,7 +470,7 @@ def update_accounts(*, today: date, now: datetime) -> int:
                   FROM {STAGING} WHERE existing = 0 AND points > 0
                   GROUP BY member_id) AS t
             WHERE {ACCOUNT}.member_id = t.member_id
-            """,  # noqa: S608
+            """,
             [connection.ops.adapt_datetimefield_value(now), day, day],
         )
         return cursor.rowcount

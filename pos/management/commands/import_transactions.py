@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from loyalty.errors import DomainError
 from members.models import Store
-from pos.services.imports import default_report_path, transactions_import
+from pos.services.imports import transactions_import
 
 
 class Command(BaseCommand):
@@ -54,7 +54,7 @@ class Command(BaseCommand):
                 store=found,
                 create_members=create_members,
                 with_points=not without_points,
-                report_path=report or default_report_path(file),
+                report_path=report,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
@@ -79,6 +79,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"imported {result.imported} purchases, {result.already_imported} already imported, "
             f"{result.members_created} members created, {points}; "
-            f"lots matured {result.lots_matured}, expired {result.lots_expired}; "
+            f"daily jobs: {result.lots_matured} lots matured, {result.lots_expired} expired; "
             f"{result.seconds:.1f} s"
         )
