@@ -59,7 +59,7 @@ def member_find(query: str) -> Member | None:
     if phone_looks_like(text):
         try:
             phone = phone_normalize(text)
-        except Exception:
+        except ValidationError:  # not a phone number: no match
             return None
         return members.filter(phone=phone).first()
     return None
