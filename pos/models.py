@@ -65,7 +65,11 @@ class IdempotencyRecord(models.Model):
         REDEEM = "redeem", _("Reward redemption")
 
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     external_id = models.CharField(_("external id"), max_length=64)

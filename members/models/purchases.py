@@ -28,10 +28,18 @@ class Purchase(models.Model):
         DEMO = "demo", _("Demo data")
 
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="purchases"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="purchases",
+        db_index=False,
     )
     member = models.ForeignKey(
-        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="purchases"
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="purchases",
+        db_index=False,
     )
     external_id = models.CharField(_("receipt id"), max_length=64)
     occurred_at = models.DateTimeField(_("occurred at"))
@@ -102,7 +110,11 @@ class PurchaseReturn(models.Model):
         Purchase, verbose_name=_("purchase"), on_delete=models.PROTECT, related_name="returns"
     )
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     external_id = models.CharField(_("return id"), max_length=64)
     amount = models.DecimalField(_("amount"), **MONEY)

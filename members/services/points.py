@@ -226,24 +226,35 @@ def spend_locked(
 def reverse_for_return_locked(
     account: PointAccount, *, purchase: Purchase, purchase_return: PurchaseReturn, points: int
 ) -> PointEntry | None:
-    """Take back points a purchase earned: from its own pending lot first (a return inside
-    the window), then its own available lot, then other lots soonest expiry first; what the
-    member no longer has becomes a debt (a negative balance) that later earnings pay."""
+    """Take back points a purchase earned: from what is left of its own lot first (pending
+    points, inside the return window); what of that lot already expired is not taken a
+    second time; what the member spent is taken from other lots, soonest expiry first, and
+    what the member no longer has becomes a debt (a negative balance) that later earnings
+    pay."""
     if points <= 0:
         return None
-    lot = PointLot.objects.filter(purchase=purchase, status__in=["pending", "available"]).first()
-    from_pending = 0
-    if lot is not None and lot.status == LotStatus.PENDING:
-        from_pending = min(points, lot.remaining)
-        lot.remaining -= from_pending
-        if lot.remaining == 0:
+    earn = PointEntry.objects.filter(purchase=purchase, kind=Kind.EARN).select_related("lot")
+    lot = earn[0].lot if earn else None
+    from_pending = from_lot = forgiven = 0
+    if lot is not None and lot.remaining:
+        taken = min(points, lot.remaining)
+        if lot.status == LotStatus.PENDING:
+            from_pending = taken
+        else:
+            from_lot = taken
+        lot.remaining -= taken
+        if lot.remaining == 0 and lot.status == LotStatus.PENDING:
             lot.status = LotStatus.CANCELLED
         lot.save(update_fields=["remaining", "status"])
-    from_available = points - from_pending
-    if from_available:
-        _consume_available_lots(
-            account.pk, from_available, prefer_lot_id=lot.pk if lot is not None else None
-        )
+    rest = points - from_pending - from_lot
+    if rest and lot is not None:
+        forgiven = min(rest, _expired_not_yet_forgiven(purchase, lot, purchase_return))
+        rest -= forgiven
+    if rest:
+        _consume_available_lots(account.pk, rest)
+    from_available = from_lot + rest
+    if not from_available and not from_pending:
+        return None  # all of it had expired: nothing left to take
     entry = PointEntry.objects.create(
         member_id=account.pk,
         kind=Kind.REVERSE,
@@ -254,6 +265,25 @@ def reverse_for_return_locked(
     )
     _apply(account, available=-from_available, pending=-from_pending, earned=-points)
     return entry
+
+
+def _expired_not_yet_forgiven(purchase: Purchase, lot: PointLot, current: PurchaseReturn) -> int:
+    """Points of the purchase's lot that expired unused, less what earlier returns already
+    let go of (their reversed points minus what their entries actually took)."""
+    expired = -sum(
+        PointEntry.objects.filter(lot=lot, kind=Kind.EXPIRE).values_list(
+            "available_delta", flat=True
+        )
+    )
+    earlier = purchase.returns.exclude(pk=current.pk)
+    reversed_before = sum(earlier.values_list("points_reversed", flat=True))
+    taken_before = -sum(
+        a + p
+        for a, p in PointEntry.objects.filter(purchase=purchase, kind=Kind.REVERSE)
+        .exclude(purchase_return=current)
+        .values_list("available_delta", "pending_delta")
+    )
+    return max(0, expired - (reversed_before - taken_before))
 
 
 def refund_for_return_locked(

@@ -233,9 +233,10 @@ def insert_purchase_with_pending_earn(
     matures_on: date,
     expires_on: date,
     now: datetime,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int] | None:
     """Insert the purchase, its pending lot and earn entry, and move the account's pending
-    balance, in one statement. Returns (purchase id, available, pending) after it. The
+    balance, in one statement. Returns (purchase id, available, pending) after it, or None
+    when the store already has a purchase with this receipt id (an import). The
     account row is locked by the UPDATE, so concurrent purchases of one member serialise
     there exactly as the ORM path does."""
     import json
@@ -250,6 +251,7 @@ def insert_purchase_with_pending_earn(
                     points_refunded, source, created_at)
                 VALUES (%(store)s, %(member)s, %(external_id)s, %(occurred_at)s, %(total)s,
                     0, 0, 0, %(total)s, %(points)s, %(items)s, 0, 0, 0, 'pos', %(now)s)
+                ON CONFLICT (store_id, external_id) DO NOTHING
                 RETURNING id
             ), l AS (
                 INSERT INTO {LOT} (member_id, purchase_id, points, remaining, status,
@@ -267,7 +269,7 @@ def insert_purchase_with_pending_earn(
                 UPDATE {ACCOUNT}
                 SET pending = pending + %(points)s,
                     lifetime_earned = lifetime_earned + %(points)s, updated_at = %(now)s
-                WHERE member_id = %(member)s
+                WHERE member_id = %(member)s AND EXISTS (SELECT 1 FROM p)
                 RETURNING available, pending
             )
             SELECT p.id, a.available, a.pending FROM p, a

@@ -331,7 +331,7 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> dict | 
     matures_on = earned_on + timedelta(days=program.pending_days)
     if plan.points_earned and matures_on <= timezone.localdate():
         return None
-    purchase_id, available, pending = points_sql.insert_purchase_with_pending_earn(
+    row = points_sql.insert_purchase_with_pending_earn(
         store_id=store.pk,
         member_id=member.pk,
         external_id=data.external_id,
@@ -344,6 +344,9 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> dict | 
         expires_on=ledger.lot_expiry(earned_on, program),
         now=timezone.now(),
     )
+    if row is None:
+        raise _recorded_elsewhere(data.external_id)
+    purchase_id, available, pending = row
     status = "pending" if plan.points_earned else "available"
     body = _result(
         plan, purchase_id=purchase_id, available=available, pending=pending, status=status
@@ -356,9 +359,20 @@ def _stored_items(items: list[dict]) -> list[dict]:
     return [{**item, "unit_price": money(item["unit_price"])} for item in items]
 
 
+def _recorded_elsewhere(external_id: str) -> DomainError:
+    """The store has this receipt already, recorded without the POS (an import)."""
+    return DomainError(
+        "idempotency_conflict",
+        _("This receipt is already recorded for this store (by an import)."),
+        details={"external_id": external_id},
+    )
+
+
 def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict:
     member, account = _member_and_locked_account(data.member)
     plan = purchase_plan(data=data, program=program, member=member, account=account)
+    if Purchase.objects.filter(store=store, external_id=data.external_id).exists():
+        raise _recorded_elsewhere(data.external_id)
     purchase = Purchase.objects.create(
         store=store,
         member=plan.member,

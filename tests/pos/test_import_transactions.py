@@ -693,3 +693,28 @@ def test_new_points_pay_a_debt_first_as_crediting_them_at_the_till_would(tmp_pat
     account = account_of(member)
     assert (account.available, account.pending) == (15, 30)
     assert not ledger_discrepancies()
+
+
+def test_a_till_sending_a_receipt_already_imported_gets_a_conflict_not_an_error(
+    client, store, store_key, member, tmp_path
+):
+    """An imported purchase has no idempotency record; the POS syncing the same receipt id
+    later is told it is taken (409), and nothing is written twice."""
+    from members.models import Purchase
+    from pos.services.imports import transactions_import
+
+    path = tmp_path / "history.csv"
+    path.write_text(
+        f"external_id,member,occurred_at,amount\nR-77,{member.card_number},2020-01-01,100000\n"
+    )
+    transactions_import(path=path, store=store)
+    _row, raw = store_key
+    response = client.post(
+        "/api/v1/pos/transactions/",
+        {"external_id": "R-77", "member": member.card_number, "total_amount": "100000"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {raw}",
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_conflict"
+    assert Purchase.objects.filter(store=store, external_id="R-77").count() == 1
