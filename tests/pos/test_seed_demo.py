@@ -10,14 +10,14 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from members.identifiers import card_number_is_valid, phone_normalize
-from members.management.commands.seed_demo import (
+from members.models import AuditEntry, ConsentEvent, Member, Program, Purchase, Store, User
+from members.selectors import program_get
+from pos.management.commands.seed_demo import (
     MEMBER_LOGIN,
     STAFF,
     demo_api_key,
     demo_password,
 )
-from members.models import AuditEntry, ConsentEvent, Member, Program, Purchase, Store, User
-from members.selectors import program_get
 from pos.models import StoreApiKey
 from pos.selectors import api_key_authenticate
 
@@ -165,3 +165,15 @@ def test_a_missing_role_group_stops_the_run_without_writing(debug):
     with pytest.raises(CommandError, match="migrate"):
         seed()
     assert not Store.objects.exists()
+
+
+def test_demo_history_earns_points_through_the_ledger(settings):
+    from members.models import PointAccount
+    from members.selectors import ledger_discrepancies
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--quiet", stdout=StringIO())
+    accounts = PointAccount.objects.all()
+    assert accounts.filter(available__gt=0).count() > 100
+    assert accounts.filter(pending__gt=0).exists()  # purchases of the last week are pending
+    assert ledger_discrepancies() == []

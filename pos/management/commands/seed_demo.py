@@ -8,13 +8,16 @@ runs of one checkout, never written in the repository.
 
 from __future__ import annotations
 
+import csv
 import math
 import random
+import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -33,6 +36,7 @@ from members.selectors import program_get
 from members.services import member_create, store_create_or_update
 from pos.keys import key_hash
 from pos.models import StoreApiKey
+from pos.services.imports import transactions_import
 
 SEED = 2026
 MEMBER_COUNT = 200
@@ -332,10 +336,36 @@ class Command(BaseCommand):
 
         demo_purchases = Purchase.objects.filter(external_id__startswith="DEMO-")
         before = demo_purchases.count()
-        Purchase.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+        self._import(rows)
         total = demo_purchases.count()
         log.append(f"purchases: {total - before} added, {total} demo purchases in all")
         return log, demo_member
+
+    @staticmethod
+    def _import(rows: list[Purchase]) -> None:
+        """Record the history through the import service, so demo members have the points,
+        pending points and expiries real history would have given them."""
+        by_store: dict = {}
+        for purchase in rows:
+            by_store.setdefault(purchase.store, []).append(purchase)
+        with tempfile.TemporaryDirectory() as folder:
+            for store, purchases in by_store.items():
+                path = Path(folder) / f"{store.code}.csv"
+                with path.open("w", newline="", encoding="utf-8") as out:
+                    writer = csv.writer(out)
+                    writer.writerow(["external_id", "member", "occurred_at", "amount"])
+                    for p in purchases:
+                        writer.writerow(
+                            [
+                                p.external_id,
+                                p.member.card_number,
+                                p.occurred_at.isoformat(),
+                                p.total_amount,
+                            ]
+                        )
+                result = transactions_import(path=path, store=store)
+                if not result.ok:
+                    raise CommandError(f"demo history for {store.code} was refused: {result}")
 
     def _api_key(self, store) -> str:
         hashed = key_hash(demo_api_key())
