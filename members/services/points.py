@@ -254,7 +254,9 @@ def reverse_for_return_locked(
         _consume_available_lots(account.pk, rest)
     from_available = from_lot + rest
     if not from_available and not from_pending:
-        return None  # all of it had expired: nothing left to take
+        # All of it had expired: nothing left to take, but the earning is undone.
+        _apply(account, earned=-points)
+        return None
     entry = PointEntry.objects.create(
         member_id=account.pk,
         kind=Kind.REVERSE,
@@ -357,10 +359,17 @@ def points_grant(
 
 @transaction.atomic
 def points_adjust(
-    *, member: Member, points: int, reason: str, acting_user: User, program: Program
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    acting_user: User,
+    program: Program,
+    earned_delta: int | None = None,
 ) -> PointEntry:
     """A staff adjustment with a required reason, audited. A deduction cannot take the
-    balance below zero."""
+    balance below zero. ``lifetime_earned`` grows by an addition and is left alone by a
+    deduction, unless ``earned_delta`` says otherwise (undoing an earlier adjustment)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the points are adjusted.")]})
@@ -379,6 +388,7 @@ def points_adjust(
             expires_on=lot_expiry(today, program),
             reason=reason,
             actor=acting_user,
+            counts_as_earned=False,
         ).entry
     else:
         wanted = -points
@@ -397,8 +407,11 @@ def points_adjust(
             reason=reason,
             actor=acting_user,
         )
-        # A deduction is not "un-earning": lifetime_earned stays what was credited.
         _apply(account, available=points)
+    # An addition counts as earned; a deduction is not "un-earning".
+    earned = earned_delta if earned_delta is not None else max(points, 0)
+    if earned:
+        _apply(account, earned=earned)
     AuditEntry.objects.create(
         actor=acting_user,
         action="points.adjusted",
@@ -424,6 +437,9 @@ def points_adjustment_reverse(
         reason=reason,
         acting_user=acting_user,
         program=program,
+        # Undoing an addition takes back what it counted as earned; undoing a deduction
+        # gives points back without counting them as earned again.
+        earned_delta=-entry.available_delta if entry.available_delta > 0 else 0,
     )
     PointEntry.objects.filter(pk=correction.pk).update(reverses=entry)
     correction.reverses = entry
