@@ -175,7 +175,7 @@ class PointEntry(models.Model):
         help_text=_("The lot this entry created, matured or expired."),
         db_index=False,
     )
-    idempotency_key = models.CharField(
+    idempotency_key = models.CharField(  # noqa: DJ001 - NULL: no key; unique when set
         _("idempotency key"),
         max_length=120,
         null=True,
