@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin import ReadOnlyAdmin
 from loyalty.errors import DomainError
 from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
 from members.models import (
@@ -246,7 +247,7 @@ class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+class ConsentEventAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
     phone_lookup = "member__phone"
     list_display = ["at", "member", "channel", "granted", "source", "actor"]
     list_filter = ["channel", "granted", "source"]
@@ -254,18 +255,9 @@ class ConsentEventAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     list_select_related = ["member", "actor"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+class AuditEntryAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
     phone_lookup = "member__phone"
     list_display = ["at", "action", "member", "actor", "actor_label", "reason"]
     list_filter = ["action"]
@@ -279,15 +271,6 @@ class AuditEntryAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     ]
     list_select_related = ["member", "actor"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Program)
@@ -332,19 +315,6 @@ class PurchaseAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     readonly_fields = [f.name for f in Purchase._meta.fields]
 
     def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledger rows change only through the services: the admin shows them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

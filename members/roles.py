@@ -89,8 +89,11 @@ def roles_sync(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
 
 
 def on_post_migrate(sender, using=DEFAULT_DB_ALIAS, apps=global_apps, **kwargs):
-    """``post_migrate`` is sent once per app; sync after the last one, when every app's
-    permissions exist."""
+    """``post_migrate`` is sent once per app (after ``migrate`` and after ``flush``); sync
+    after the last one, when every app's permissions exist. The programme row is ensured
+    too: a database without it cannot serve a purchase."""
     if sender.label != list(global_apps.get_app_configs())[-1].label:
         return
     roles_sync(using=using)
+    Program = global_apps.get_model("members", "Program")
+    Program.objects.using(using).get_or_create(pk=Program.SINGLETON_ID)

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin import ReadOnlyAdmin
 from pos.models import IdempotencyRecord, StoreApiKey
 from pos.services import api_key_revoke
 
@@ -32,17 +33,8 @@ class StoreApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "store", "kind", "external_id", "status_code"]
     list_filter = ["kind", "store"]
     search_fields = ["external_id"]
     list_select_related = ["store"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

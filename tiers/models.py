@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -40,3 +42,135 @@ class Tier(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class MemberTier(models.Model):
+    """A member's current tier. Written by ``tiers.services`` only (the nightly job now; the
+    purchase flow and staff later), each change recorded in ``TierChange``."""
+
+    member = models.OneToOneField(
+        "members.Member",
+        verbose_name=_("member"),
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="tier_status",
+    )
+    tier = models.ForeignKey(
+        Tier, verbose_name=_("tier"), on_delete=models.PROTECT, related_name="+", db_index=True
+    )
+    since = models.DateField(_("since"), help_text=_("The day the current tier was reached."))
+    retained_until = models.DateField(
+        _("kept until"),
+        help_text=_("A tier reached is kept at least until the end of the window after it."),
+    )
+    locked_until = models.DateField(
+        _("locked until"),
+        null=True,
+        blank=True,
+        help_text=_("A tier set by staff: the nightly job leaves it alone before this day."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("member tier")
+        verbose_name_plural = _("member tiers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retained_until__gte=models.F("since")),
+                name="member_tier_retained_after_since",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id}: {self.tier_id}"
+
+
+class TierChange(models.Model):
+    """Append-only history of members' tiers: every change, why, when and who."""
+
+    class Reason(models.TextChoices):
+        INITIAL = "initial", _("Initial tier")
+        UPGRADE = "upgrade", _("Upgrade")
+        DOWNGRADE = "downgrade", _("Downgrade")
+        MANUAL = "manual", _("Set by staff")
+        RETURN = "return", _("Return")
+
+    member = models.ForeignKey(
+        "members.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="tier_changes",
+        db_index=False,
+    )
+    from_tier = models.ForeignKey(
+        Tier,
+        verbose_name=_("from tier"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    to_tier = models.ForeignKey(
+        Tier, verbose_name=_("to tier"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier history")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["member", "at"], name="tierchange_member_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__in=["initial", "upgrade", "downgrade", "manual", "return"]),
+                name="tierchange_reason_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id} {self.from_tier_id} -> {self.to_tier_id} ({self.reason})"
+
+
+class TierPolicy(models.Model):
+    """How tiers move down (one row, id 1, created by migration)."""
+
+    SINGLETON_ID = 1
+
+    class Downgrade(models.TextChoices):
+        NONE = "none", _("Never downgrade")
+        ONE_LEVEL = "one_level", _("Down one tier at a time")
+        TO_QUALIFIED = "to_qualified", _("Down to the tier still qualified for")
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    downgrade_policy = models.CharField(
+        _("downgrade policy"),
+        max_length=12,
+        choices=Downgrade.choices,
+        default=Downgrade.ONE_LEVEL,
+        help_text=_("What happens when a member's tier is no longer kept and no longer met."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("tier policy")
+        verbose_name_plural = _("tier policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="tier_policy_singleton"),
+            models.CheckConstraint(
+                condition=Q(downgrade_policy__in=["none", "one_level", "to_qualified"]),
+                name="tier_policy_downgrade_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.get_downgrade_policy_display())

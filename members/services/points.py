@@ -74,6 +74,18 @@ def _debt(account: PointAccount) -> int:
     return max(0, -account.available)
 
 
+def check_can_spend(account: PointAccount, points: int) -> None:
+    """Refuse (``insufficient_points``) to spend more than the available balance; a
+    negative balance (a debt) spends nothing."""
+    if points > account.available:
+        raise DomainError(
+            "insufficient_points",
+            _("Not enough points: %(available)s available, %(wanted)s asked.")
+            % {"available": max(account.available, 0), "wanted": points},
+            details={"available": account.available, "requested": points},
+        )
+
+
 @dataclass
 class Credit:
     entry: PointEntry
@@ -198,13 +210,7 @@ def spend_locked(
     """Spend available points, lots that expire soonest first. Never below zero."""
     if points <= 0:
         raise ValueError("spend a positive number of points")
-    if account.available < points:
-        raise DomainError(
-            "insufficient_points",
-            _("Not enough points: %(available)s available, %(wanted)s asked.")
-            % {"available": max(account.available, 0), "wanted": points},
-            details={"available": account.available, "requested": points},
-        )
+    check_can_spend(account, points)
     taken, earliest = _consume_available_lots(account.pk, points)
     if taken != points:  # the lots disagree with the cached balance: refuse, loudly
         raise RuntimeError(f"ledger out of balance for member {account.pk}; run verify_ledger")

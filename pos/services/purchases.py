@@ -218,13 +218,8 @@ def purchase_plan(
             % {"points": redeem, "amount": after_vouchers},
             details={"max_redeemable_points": max_redeemable},
         )
-    if redeem and redeem > account.available:
-        raise DomainError(
-            "insufficient_points",
-            _("Not enough points: %(available)s available, %(wanted)s asked.")
-            % {"available": available, "wanted": redeem},
-            details={"available": account.available, "requested": redeem},
-        )
+    if redeem:
+        ledger.check_can_spend(account, redeem)
     amount_due = after_vouchers - points_discount
     tier = tier_of_member(member.pk)
     points = earn_points(

@@ -14,9 +14,9 @@ from members.models import Member, User
 
 pytestmark = [
     pytest.mark.browser,
-    # serialized_rollback keeps the rows migrations create (programme, staff roles) in place
-    # after each test's flush, for whatever test runs next.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The flush after each transactional test sends post_migrate, which restores the rows
+    # every database must have (programme, tiers, staff roles) for whatever test runs next.
+    pytest.mark.django_db(transaction=True),
 ]
 
 PASSWORD = "Sen-Hong-2025-loyalty!"

@@ -1,6 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal
 
 from members.roles import (
     MARKETER,
@@ -61,7 +61,7 @@ def test_sync_restores_a_role_someone_edited_by_hand():
 
 def test_sync_is_idempotent_and_runs_after_every_migrate():
     before = {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
-    call_command("migrate", verbosity=0)
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
     after = {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
     assert before == after
     assert before[PROGRAM_ADMIN] and before[MARKETER] and before[STORE_MANAGER]

@@ -21,7 +21,7 @@ from pos.services.purchases import PurchaseInput, purchase_record
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.identifiers import card_number_generate
 from members.models import Member, PointAccount, PointEntry, PointLot, Purchase, PurchaseReturn
@@ -482,7 +482,7 @@ def test_a_receipt_recorded_while_the_import_runs_fails_the_import_cleanly(
             ["R-2", member.card_number, "2025-06-02", "100000"],
         ],
     )
-    with pytest.raises(CommandError, match="again"):
+    with translation.override("en"), pytest.raises(CommandError, match="again"):
         run(path)
     assert list(Purchase.objects.all()) == [clash]
     assert PointLot.objects.count() == 0
