@@ -29,6 +29,12 @@ def tier_of_member(member_id: int) -> Tier:
     nightly job has given them one. One query (the tier table comes from the process cache).
     """
     tier_id = MemberTier.objects.filter(pk=member_id).values_list("tier_id", flat=True).first()
+    return tier_from_id(tier_id)
+
+
+def tier_from_id(tier_id: int | None) -> Tier:
+    """A tier by id from the process cache (the entry tier for None), for callers that
+    already read the member's tier id."""
     if tier_id is None:
         return tier_entry()
     tier = _tier_by_id(tier_id)

@@ -192,13 +192,8 @@ PGBENCH_SCRIPT = """
 \\set mid random({lo}, {hi})
 \\set amount random(3, 250)
 BEGIN;
-INSERT INTO pos_idempotencyrecord (store_id, kind, external_id, request_hash, status_code, response, created_at) VALUES ({store}, 'transaction', 'PG-' || nextval('bench_seq'), 'x', 0, '{{}}', now()) ON CONFLICT (store_id, kind, external_id) DO NOTHING RETURNING id;
-SELECT a.member_id, a.available, m.status FROM members_pointaccount a JOIN members_member m ON m.id = a.member_id WHERE m.id = :mid FOR UPDATE OF a;
-INSERT INTO members_purchase (store_id, member_id, external_id, occurred_at, total_amount, voucher_discount, points_redeemed, points_discount, amount_due, points_earned, items, returned_amount, points_reversed, points_refunded, source, created_at) VALUES ({store}, :mid, 'PG-' || currval('bench_seq'), now(), :amount * 10000, 0, 0, 0, :amount * 10000, :amount, '[]', 0, 0, 0, 'pos', now()) RETURNING id;
-INSERT INTO members_pointlot (member_id, purchase_id, points, remaining, status, earned_on, matures_on, expires_on, created_at) VALUES (:mid, currval('members_purchase_id_seq'), :amount, :amount, 'pending', current_date, current_date + 7, current_date + 400, now()) RETURNING id;
-INSERT INTO members_pointentry (member_id, kind, available_delta, pending_delta, purchase_id, lot_id, reason, actor_label, created_at) VALUES (:mid, 'earn', 0, :amount, currval('members_purchase_id_seq'), currval('members_pointlot_id_seq'), '', '', now()) RETURNING id;
-UPDATE members_pointaccount SET pending = pending + :amount, lifetime_earned = lifetime_earned + :amount, updated_at = now() WHERE member_id = :mid;
-UPDATE pos_idempotencyrecord SET status_code = 201, response = '{{"ok": true}}' WHERE id = currval('pos_idempotencyrecord_id_seq');
+SELECT m.id, m.card_number, m.status, mt.tier_id FROM members_member m LEFT JOIN tiers_membertier mt ON mt.member_id = m.id WHERE m.card_number = (SELECT card_number FROM members_member WHERE id = :mid);
+WITH p AS (INSERT INTO members_purchase (store_id, member_id, external_id, occurred_at, total_amount, voucher_discount, points_redeemed, points_discount, amount_due, points_earned, items, returned_amount, points_reversed, points_refunded, source, created_at) VALUES ({store}, :mid, 'PG-' || nextval('bench_seq'), now(), :amount * 10000, 0, 0, 0, :amount * 10000, :amount, '[]', 0, 0, 0, 'pos', now()) ON CONFLICT (store_id, external_id) DO NOTHING RETURNING id, external_id), l AS (INSERT INTO members_pointlot (member_id, purchase_id, points, remaining, status, earned_on, matures_on, expires_on, created_at) SELECT :mid, p.id, :amount, :amount, 'pending', current_date, current_date + 7, current_date + 400, now() FROM p RETURNING id, purchase_id), e AS (INSERT INTO members_pointentry (member_id, kind, available_delta, pending_delta, purchase_id, lot_id, reason, actor_label, created_at) SELECT :mid, 'earn', 0, :amount, l.purchase_id, l.id, '', '', now() FROM l), a AS (UPDATE members_pointaccount SET pending = pending + :amount, lifetime_earned = lifetime_earned + :amount, updated_at = now() WHERE member_id = :mid AND EXISTS (SELECT 1 FROM p) RETURNING available, pending), i AS (INSERT INTO pos_idempotencyrecord (store_id, kind, external_id, request_hash, status_code, response, created_at) SELECT {store}, 'transaction', p.external_id, 'x', 201, jsonb_build_object('id', p.id, 'balance', jsonb_build_object('available', a.available, 'pending', a.pending)), now() FROM p, a RETURNING response) SELECT response FROM i;
 COMMIT;
 """
 
@@ -302,7 +297,7 @@ Measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Members seeded with COPY in {s
 | {args.members:,} members, random member, {args.connections} connections, {args.seconds} s | {main_run["requests"]:,} | {main_run["rps"]:.0f} | {main_run["p50_us"] / 1000:.1f} ms | {main_run["p99_us"] / 1000:.1f} ms | {main_run["errors_status"]} / {main_run["errors_socket"]} | {ledger_after_main} |
 | hot member (every request on one member), 15 s | {hot_run["requests"]:,} | {hot_run["rps"]:.0f} | {hot_run["p50_us"] / 1000:.1f} ms | {hot_run["p99_us"] / 1000:.1f} ms | {hot_run["errors_status"]} / {hot_run["errors_socket"]} | {ledger_after_hot} |
 
-pgbench running the purchase's statements directly (same tables, {args.connections} clients, {min(args.seconds, 30)} s): **{tps:.0f} TPS**; ledger after it: {ledger_after_pgbench}.
+pgbench running the API's statements for an earn-only purchase (the member-and-tier read and the one write statement of `pos/services/purchases_sql.py`) directly, on the same tables ({args.connections} clients, {min(args.seconds, 30)} s): **{tps:.0f} TPS**; ledger after it: {ledger_after_pgbench}.
 
 Ratio API / database alone: **{ratio:.2f}**.
 

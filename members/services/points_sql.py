@@ -13,7 +13,7 @@ from datetime import date, datetime
 from django.db import connection, transaction
 from django.db.models import Exists, Max, Min, OuterRef
 
-from members.models import Member, PointAccount, PointEntry, PointLot, Purchase
+from members.models import PointAccount, PointEntry, PointLot
 
 CHUNK = 20_000
 
@@ -199,93 +199,3 @@ def ledger_discrepancies() -> list[dict]:
         "lots_pending",
     )
     return [dict(zip(names, row, strict=True)) for row in rows]
-
-
-# ------------------------------------------------------------------ the POS hot path
-# A purchase that only earns pending points is the most frequent write of the platform.
-# These two statements replace five ORM round trips (see bench/pos_earn); PostgreSQL only
-# (SQLite has no data-modifying CTEs), the general ORM path does the same everywhere.
-
-PURCHASE = Purchase._meta.db_table
-MEMBER = Member._meta.db_table
-
-
-def member_by_card(card_number: str) -> tuple[int, str, str] | None:
-    """(member id, card number, status) for a card, without building a model."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, card_number, status FROM {MEMBER} WHERE card_number = %s",
-            [card_number],
-        )
-        return cursor.fetchone()
-
-
-def insert_purchase_with_pending_earn(
-    *,
-    store_id: int,
-    member_id: int,
-    external_id: str,
-    occurred_at: datetime,
-    total_amount,
-    items: list,
-    points: int,
-    earned_on: date,
-    matures_on: date,
-    expires_on: date,
-    now: datetime,
-) -> tuple[int, int, int] | None:
-    """Insert the purchase, its pending lot and earn entry, and move the account's pending
-    balance, in one statement. Returns (purchase id, available, pending) after it, or None
-    when the store already has a purchase with this receipt id (an import). The
-    account row is locked by the UPDATE, so concurrent purchases of one member serialise
-    there exactly as the ORM path does."""
-    import json
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH p AS (
-                INSERT INTO {PURCHASE} (store_id, member_id, external_id, occurred_at,
-                    total_amount, voucher_discount, points_redeemed, points_discount,
-                    amount_due, points_earned, items, returned_amount, points_reversed,
-                    points_refunded, source, created_at)
-                VALUES (%(store)s, %(member)s, %(external_id)s, %(occurred_at)s, %(total)s,
-                    0, 0, 0, %(total)s, %(points)s, %(items)s, 0, 0, 0, 'pos', %(now)s)
-                ON CONFLICT (store_id, external_id) DO NOTHING
-                RETURNING id
-            ), l AS (
-                INSERT INTO {LOT} (member_id, purchase_id, points, remaining, status,
-                    earned_on, matures_on, expires_on, created_at)
-                SELECT %(member)s, p.id, %(points)s, %(points)s, 'pending', %(earned_on)s,
-                    %(matures_on)s, %(expires_on)s, %(now)s
-                FROM p WHERE %(points)s > 0
-                RETURNING id, purchase_id
-            ), e AS (
-                INSERT INTO {ENTRY} (member_id, kind, available_delta, pending_delta,
-                    purchase_id, lot_id, reason, actor_label, created_at)
-                SELECT %(member)s, 'earn', 0, %(points)s, l.purchase_id, l.id, '', '', %(now)s
-                FROM l
-            ), a AS (
-                UPDATE {ACCOUNT}
-                SET pending = pending + %(points)s,
-                    lifetime_earned = lifetime_earned + %(points)s, updated_at = %(now)s
-                WHERE member_id = %(member)s AND EXISTS (SELECT 1 FROM p)
-                RETURNING available, pending
-            )
-            SELECT p.id, a.available, a.pending FROM p, a
-            """,
-            {
-                "store": store_id,
-                "member": member_id,
-                "external_id": external_id,
-                "occurred_at": occurred_at,
-                "total": total_amount,
-                "points": points,
-                "items": json.dumps(items),
-                "earned_on": earned_on,
-                "matures_on": matures_on,
-                "expires_on": expires_on,
-                "now": now,
-            },
-        )
-        return cursor.fetchone()

@@ -71,6 +71,23 @@ def _claim(store_id: int, kind: str, external_id: str, digest: str) -> int | Non
     return row[0] if row else None
 
 
+def replay(*, store: Store, kind: str, external_id: str, digest: str) -> Outcome | None:
+    """The stored outcome of an earlier write with this id (a conflict if its body
+    differed), or None when there is none."""
+    record = IdempotencyRecord.objects.filter(
+        store=store, kind=kind, external_id=external_id
+    ).first()
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        raise DomainError(
+            "idempotency_conflict",
+            _("This external_id was already used for a different request."),
+            details={"external_id": external_id},
+        )
+    return Outcome(record.status_code, record.response, replayed=True)
+
+
 def run_idempotent(
     *,
     store: Store,

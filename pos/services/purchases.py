@@ -26,10 +26,10 @@ from members.models import (
 )
 from members.selectors import earn_category_multipliers, member_find, program_cached
 from members.services import points as ledger
-from members.services import points_sql
-from pos.services.idempotency import Outcome, run_idempotent
+from pos.services import purchases_sql
+from pos.services.idempotency import Outcome, replay, request_hash, run_idempotent
 from tiers.models import Tier
-from tiers.selectors import tier_of_member
+from tiers.selectors import tier_from_id, tier_of_member
 
 CLOCK_SKEW = timedelta(minutes=5)
 CENT = Decimal("0.01")
@@ -183,6 +183,7 @@ def purchase_plan(
     program: Program,
     member: Member | None = None,
     account: PointAccount | None = None,
+    tier: Tier | None = None,
 ) -> Plan:
     """Validate and compute a purchase without writing. ``account`` is the locked account
     when recording; a quote reads it unlocked; a purchase that redeems nothing needs none
@@ -221,7 +222,8 @@ def purchase_plan(
     if redeem:
         ledger.check_can_spend(account, redeem)
     amount_due = after_vouchers - points_discount
-    tier = tier_of_member(member.pk)
+    if tier is None:
+        tier = tier_of_member(member.pk)
     points = earn_points(
         amount_due=amount_due,
         total_amount=data.total_amount,
@@ -285,7 +287,7 @@ def _matures_on_or_before_today(plan: Plan, program: Program) -> bool:
 
 def _fast_path(data: PurchaseInput) -> bool:
     """A purchase that only earns (no points or vouchers spent) on PostgreSQL is written
-    with one statement (``points_sql.insert_purchase_with_pending_earn``)."""
+    with one statement (``purchases_sql.record_earn_only``)."""
     return (
         connection.vendor == "postgresql"
         and not data.redeem_points
@@ -312,24 +314,46 @@ def _result(plan: Plan, *, purchase_id, available: int, pending: int, status: st
     }
 
 
-def _record_fast(store: Store, data: PurchaseInput, program: Program) -> dict | None:
-    """The earn-only purchase in one statement, or None when it needs the general path
-    (points that are available at once, which may have to pay a debt first)."""
-    row = points_sql.member_by_card(card_number_clean(data.member))
-    if row is None:
-        raise DomainError("not_found", _("No member with this card number."))
-    member = Member(pk=row[0], card_number=row[1], status=row[2])
-    if member.is_blocked:
-        raise DomainError("member_blocked", _("This membership is blocked."))
-    plan = purchase_plan(data=data, program=program, member=member)
+def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome | None:
+    """The earn-only purchase in one statement (after one read), with its idempotency:
+    an earlier request with this id is replayed, or is a conflict. None when the purchase
+    needs the general path (points available at once, which may first pay a debt)."""
+    digest = request_hash(data.__dict__)
+    try:
+        row = purchases_sql.member_by_card(card_number_clean(data.member))
+        if row is None:
+            raise DomainError("not_found", _("No member with this card number."))
+        member = Member(pk=row[0], card_number=row[1], status=row[2])
+        if member.is_blocked:
+            raise DomainError("member_blocked", _("This membership is blocked."))
+        plan = purchase_plan(data=data, program=program, member=member, tier=tier_from_id(row[3]))
+    except DomainError:
+        # A retry of a request that succeeded before gets its first answer, even if the
+        # member was blocked since or the time is now past the back-dating limit.
+        earlier = replay(
+            store=store, kind="transaction", external_id=data.external_id, digest=digest
+        )
+        if earlier is not None:
+            return earlier
+        raise
     earned_on = timezone.localdate(plan.occurred_at)
     matures_on = earned_on + timedelta(days=program.pending_days)
     if plan.points_earned and matures_on <= timezone.localdate():
         return None
-    row = points_sql.insert_purchase_with_pending_earn(
+    body = _result(
+        plan,
+        purchase_id=None,
+        available=0,
+        pending=0,
+        status="pending" if plan.points_earned else "available",
+    )
+    body["external_id"] = data.external_id
+    response = purchases_sql.record_earn_only(
         store_id=store.pk,
-        member_id=member.pk,
         external_id=data.external_id,
+        request_hash=digest,
+        body=body,
+        member_id=member.pk,
         occurred_at=plan.occurred_at,
         total_amount=plan.total_amount,
         items=_stored_items(plan.items),
@@ -339,15 +363,12 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> dict | 
         expires_on=ledger.lot_expiry(earned_on, program),
         now=timezone.now(),
     )
-    if row is None:
+    if response is not None:
+        return Outcome(201, response, replayed=False)
+    earlier = replay(store=store, kind="transaction", external_id=data.external_id, digest=digest)
+    if earlier is None:
         raise _recorded_elsewhere(data.external_id)
-    purchase_id, available, pending = row
-    status = "pending" if plan.points_earned else "available"
-    body = _result(
-        plan, purchase_id=purchase_id, available=available, pending=pending, status=status
-    )
-    body["external_id"] = data.external_id
-    return body
+    return earlier
 
 
 def _stored_items(items: list[dict]) -> list[dict]:
@@ -405,12 +426,14 @@ def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict
 def purchase_record(*, store: Store, data: PurchaseInput) -> Outcome:
     """Record a purchase once per (store, external_id); see ``run_idempotent``."""
     program = program_cached()
+    if _fast_path(data):
+        with transaction.atomic():
+            outcome = _record_fast(store, data, program)
+        if outcome is not None:
+            return outcome
 
     def action() -> tuple[int, dict]:
-        body = _record_fast(store, data, program) if _fast_path(data) else None
-        if body is None:
-            body = _record_general(store, data, program)
-        return 201, body
+        return 201, _record_general(store, data, program)
 
     return run_idempotent(
         store=store,

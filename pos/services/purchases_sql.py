@@ -1,0 +1,131 @@
+"""The POS hot path in SQL (PostgreSQL): a purchase that only earns pending points.
+
+Two statements instead of eight: one reads the member and their tier by card number, one
+writes everything (the purchase, its pending lot and earn entry, the account's balance and
+the idempotency record with the response). The general ORM path of
+``pos.services.purchases`` does the same for everything else, and on SQLite; the test
+suite runs both (see bench/pos_earn for why: on this machine kind every statement's
+planning costs about a millisecond of database CPU).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from django.db import connection
+
+from members.models import Member, PointAccount, PointEntry, PointLot, Purchase
+from pos.models import IdempotencyRecord
+from tiers.models import MemberTier
+
+MEMBER = Member._meta.db_table
+MEMBER_TIER = MemberTier._meta.db_table
+PURCHASE = Purchase._meta.db_table
+LOT = PointLot._meta.db_table
+ENTRY = PointEntry._meta.db_table
+ACCOUNT = PointAccount._meta.db_table
+IDEMPOTENCY = IdempotencyRecord._meta.db_table
+
+
+def member_by_card(card_number: str) -> tuple[int, str, str, int | None] | None:
+    """(member id, card number, status, tier id or None) for a card."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT m.id, m.card_number, m.status, mt.tier_id
+            FROM {MEMBER} m LEFT JOIN {MEMBER_TIER} mt ON mt.member_id = m.id
+            WHERE m.card_number = %s
+            """,
+            [card_number],
+        )
+        return cursor.fetchone()
+
+
+def record_earn_only(
+    *,
+    store_id: int,
+    external_id: str,
+    request_hash: str,
+    body: dict,
+    member_id: int,
+    occurred_at: datetime,
+    total_amount,
+    items: list,
+    points: int,
+    earned_on: date,
+    matures_on: date,
+    expires_on: date,
+    now: datetime,
+) -> dict | None:
+    """Write the purchase and everything it changes; return the stored response (``body``
+    with the purchase id and the balance after it), or None when the store already has
+    this receipt (a concurrent or earlier request with the same id, or an import): nothing
+    is written then. The account row is locked by the UPDATE, so purchases of one member
+    serialise there, as on the ORM path; a concurrent duplicate waits on the receipt's
+    unique index until the first commits."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH p AS (
+                INSERT INTO {PURCHASE} (store_id, member_id, external_id, occurred_at,
+                    total_amount, voucher_discount, points_redeemed, points_discount,
+                    amount_due, points_earned, items, returned_amount, points_reversed,
+                    points_refunded, source, created_at)
+                VALUES (%(store)s, %(member)s, %(external_id)s, %(occurred_at)s, %(total)s,
+                    0, 0, 0, %(total)s, %(points)s, %(items)s, 0, 0, 0, 'pos', %(now)s)
+                ON CONFLICT (store_id, external_id) DO NOTHING
+                RETURNING id
+            ), l AS (
+                INSERT INTO {LOT} (member_id, purchase_id, points, remaining, status,
+                    earned_on, matures_on, expires_on, created_at)
+                SELECT %(member)s, p.id, %(points)s, %(points)s, 'pending', %(earned_on)s,
+                    %(matures_on)s, %(expires_on)s, %(now)s
+                FROM p WHERE %(points)s > 0
+                RETURNING id, purchase_id
+            ), e AS (
+                INSERT INTO {ENTRY} (member_id, kind, available_delta, pending_delta,
+                    purchase_id, lot_id, reason, actor_label, created_at)
+                SELECT %(member)s, 'earn', 0, %(points)s, l.purchase_id, l.id, '', '', %(now)s
+                FROM l
+            ), a AS (
+                UPDATE {ACCOUNT}
+                SET pending = pending + %(points)s,
+                    lifetime_earned = lifetime_earned + %(points)s, updated_at = %(now)s
+                WHERE member_id = %(member)s AND EXISTS (SELECT 1 FROM p)
+                RETURNING available, pending
+            ), i AS (
+                INSERT INTO {IDEMPOTENCY} (store_id, kind, external_id, request_hash,
+                    status_code, response, created_at)
+                SELECT %(store)s, 'transaction', %(external_id)s, %(hash)s, 201,
+                    %(body)s::jsonb || jsonb_build_object(
+                        'id', p.id,
+                        'balance', jsonb_build_object('available', a.available,
+                                                      'pending', a.pending)),
+                    %(now)s
+                FROM p, a
+                RETURNING response
+            )
+            SELECT response FROM i
+            """,
+            {
+                "store": store_id,
+                "member": member_id,
+                "external_id": external_id,
+                "occurred_at": occurred_at,
+                "total": total_amount,
+                "points": points,
+                "items": json.dumps(items),
+                "earned_on": earned_on,
+                "matures_on": matures_on,
+                "expires_on": expires_on,
+                "now": now,
+                "hash": request_hash,
+                "body": json.dumps(body),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    response = row[0]
+    return json.loads(response) if isinstance(response, str) else response
