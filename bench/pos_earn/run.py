@@ -137,7 +137,8 @@ def seed_members(count: int, cards_path: Path) -> None:
     cards_path.write_text("\n".join(cards) + "\n")
 
 
-def start_gunicorn(workers: int, env: dict) -> subprocess.Popen:
+def start_gunicorn(workers: int, threads: int, env: dict) -> subprocess.Popen:
+    # gthread workers keep connections alive (sync workers close each one after a reply).
     proc = subprocess.Popen(
         [
             GUNICORN,
@@ -146,6 +147,10 @@ def start_gunicorn(workers: int, env: dict) -> subprocess.Popen:
             f"127.0.0.1:{PORT}",
             "--workers",
             str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
             "--log-level",
             "warning",
             "--backlog",
@@ -243,6 +248,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     for tool in ("wrk", "pgbench"):
         if shutil.which(tool) is None:
@@ -260,7 +266,7 @@ def main():
     sh([PY, "manage.py", "create_store", "BENCH", "--name", "Bench store"], env=env)
     key = sh([PY, "manage.py", "create_api_key", "BENCH"], env=env).strip().splitlines()[-1]
 
-    server = start_gunicorn(args.workers, env)
+    server = start_gunicorn(args.workers, args.threads, env)
     try:
         print("warm-up 5 s", flush=True)
         wrk(5, args.connections, key, cards)
@@ -288,7 +294,7 @@ def main():
     ratio = main_run["rps"] / tps
     report = f"""# POS purchase (earn) benchmark
 
-Command: `.venv/bin/python bench/pos_earn/run.py --members {args.members} --seconds {args.seconds} --connections {args.connections} --workers {args.workers}`
+Command: `.venv/bin/python bench/pos_earn/run.py --members {args.members} --seconds {args.seconds} --connections {args.connections} --workers {args.workers} --threads {args.threads}`
 Machine: {os.cpu_count()} cores; PostgreSQL local; wrk and gunicorn on the same machine.
 Measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Members seeded with COPY in {seeded:.1f} s.
 
