@@ -67,7 +67,7 @@ class MemberTier(models.Model):
         _("locked until"),
         null=True,
         blank=True,
-        help_text=_("A tier set by staff: the nightly job leaves it alone before this day."),
+        help_text=_("A tier set by staff: the nightly job does not downgrade it before this day."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
 from loyalty.cache import cached, forget
+from members.models import Purchase
 from members.selectors import program_get
 from tiers import services_sql
 from tiers.models import MemberTier, Tier
@@ -62,3 +67,52 @@ def tier_whatif(*, thresholds: dict[str, tuple], today: date) -> dict[str, int]:
     start, end = services_sql.window_bounds(today, program_get().tier_window_months)
     by_rank = services_sql.qualified_counts(rows, start=start, end=end)
     return {tier.code: by_rank.get(tier.rank, 0) for tier in tiers}
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    """Where a member stands: for the portal and the API."""
+
+    tier: Tier
+    window_start: date
+    window_end: date
+    spend: Decimal
+    purchases: int
+    next_tier: Tier | None
+    spend_to_next: Decimal
+    purchases_to_next: int
+    retained_until: date | None
+    spend_to_keep: Decimal
+    purchases_to_keep: int
+
+
+def tier_progress(member_id: int, *, today: date | None = None) -> TierProgress:
+    """What the member needs to reach the next tier, and to keep theirs at the review
+    after ``retained_until``, counted as the nightly job counts (net spend and purchases
+    not fully returned, over the programme's window)."""
+    today = today or timezone.localdate()
+    start, end = services_sql.window_bounds(today, program_get().tier_window_months)
+    figures = Purchase.objects.filter(
+        member_id=member_id, occurred_at__gte=start, occurred_at__lt=end
+    ).aggregate(
+        spend=Sum(F("total_amount") - F("returned_amount")),
+        purchases=Count("id", filter=Q(returned_amount__lt=F("total_amount"))),
+    )
+    spend, purchases = figures["spend"] or Decimal(0), figures["purchases"] or 0
+    status = MemberTier.objects.filter(pk=member_id).first()
+    tier = tier_from_id(status.tier_id if status else None)
+    higher = [t for t in tiers_ordered() if t.rank > tier.rank]
+    next_tier = higher[0] if higher else None
+    return TierProgress(
+        tier=tier,
+        window_start=timezone.localdate(start),
+        window_end=today,
+        spend=spend,
+        purchases=purchases,
+        next_tier=next_tier,
+        spend_to_next=max(next_tier.min_spend - spend, Decimal(0)) if next_tier else Decimal(0),
+        purchases_to_next=max(next_tier.min_purchases - purchases, 0) if next_tier else 0,
+        retained_until=status.retained_until if status else None,
+        spend_to_keep=max(tier.min_spend - spend, Decimal(0)),
+        purchases_to_keep=max(tier.min_purchases - purchases, 0),
+    )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from loyalty.errors import DomainError
+from members.models import AuditEntry, Member, User
 from members.selectors import program_get
 from members.services.points import end_of_month_after
 from tiers import services_sql
-from tiers.models import Tier, TierPolicy
+from tiers.models import MemberTier, Tier, TierChange, TierPolicy
 
 
 def tier_policy_get() -> TierPolicy:
@@ -41,8 +46,8 @@ def tiers_recalculate(*, today: date) -> dict[str, int]:
     highest whose two minimums are both met (the entry tier otherwise). Then:
 
     - no tier yet: the qualified tier (``initial``);
-    - locked by staff (``today < locked_until``): unchanged;
-    - qualified higher: upgrade;
+    - qualified higher: upgrade (a lock never holds a member back);
+    - locked by staff (``today < locked_until``): not downgraded;
     - qualified lower: kept while ``today <= retained_until``; after it, per ``TierPolicy``:
       ``none`` keeps it, ``one_level`` goes down one tier, ``to_qualified`` to the qualified
       tier.
@@ -64,3 +69,56 @@ def tiers_recalculate(*, today: date) -> dict[str, int]:
         end=end,
         now=timezone.now(),
     )
+
+
+@transaction.atomic
+def tier_set_manually(
+    *,
+    member: Member,
+    tier: Tier,
+    reason: str,
+    acting_user: User,
+    locked_until: date | None = None,
+    today: date | None = None,
+) -> MemberTier:
+    """Staff set a member's tier by hand, with a reason, optionally locked against
+    downgrades until a date. Recorded in the tier history and the audit trail."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the tier is set by hand.")]})
+    if not acting_user.has_perm("tiers.change_membertier"):
+        raise DomainError("permission_denied", _("You may not change members' tiers."))
+    today = today or timezone.localdate()
+    if locked_until is not None and locked_until <= today:
+        raise ValidationError({"locked_until": [_("A lock ends on a day after today.")]})
+    window = program_get().tier_window_months
+    current = MemberTier.objects.select_for_update().filter(pk=member.pk).first()
+    from_tier_id = current.tier_id if current else None
+    values = {
+        "tier": tier,
+        "since": today,
+        "retained_until": tier_retained_until(today, window_months=window),
+        "locked_until": locked_until,
+    }
+    status, _created = MemberTier.objects.update_or_create(member=member, defaults=values)
+    TierChange.objects.create(
+        member=member,
+        from_tier_id=from_tier_id,
+        to_tier=tier,
+        reason=TierChange.Reason.MANUAL,
+        at=timezone.now(),
+        actor=acting_user,
+        note=reason,
+    )
+    AuditEntry.objects.create(
+        actor=acting_user,
+        action="tier.set_manually",
+        member=member,
+        reason=reason,
+        data={
+            "from": from_tier_id,
+            "to": tier.pk,
+            "locked_until": locked_until.isoformat() if locked_until else None,
+        },
+    )
+    return status
