@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from loyalty.admin import ReadOnlyAdmin
 from tiers.models import MemberTier, Tier, TierChange, TierPolicy
 
 
@@ -16,19 +17,6 @@ class TierAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["code", "name"]
     ordering = ["rank"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the tier services only: shown, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(MemberTier)
