@@ -16,7 +16,6 @@ from members.identifiers import (
     phone_normalize,
 )
 from members.models import (
-    AuditEntry,
     ConsentEvent,
     EarnCategoryRule,
     Member,
@@ -73,10 +72,6 @@ def member_for_user(user) -> Member | None:
 
 def member_consent_history(member: Member) -> QuerySet[ConsentEvent]:
     return member.consent_events.select_related("actor").order_by("-at", "-id")
-
-
-def member_audit_trail(member: Member) -> QuerySet[AuditEntry]:
-    return member.audit_entries.select_related("actor").order_by("-at", "-id")
 
 
 @dataclass(frozen=True)

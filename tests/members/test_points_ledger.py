@@ -513,3 +513,25 @@ def test_the_database_refuses_a_lot_whose_remaining_exceeds_its_points(member):
             expires_on=date(2027, 1, 31),
         )
     assert not PointLot.objects.filter(member=member).exists()
+
+
+def test_members_due_an_expiry_notice_are_listed_with_their_points_and_first_date(
+    member, other_member, program
+):
+    """The 30-days-ahead notice: who has points expiring in a period, how many, from when."""
+    from members.selectors import points_expiring_between
+
+    grant(member, program, 120, "a", on=date(2026, 1, 10))  # expires after 2027-01-31
+    grant(member, program, 30, "b", on=date(2026, 1, 20))  # same month, same date
+    grant(member, program, 50, "c", on=date(2026, 3, 5))  # expires after 2027-03-31
+    grant(other_member, program, 80, "d", on=date(2026, 2, 1))  # expires after 2027-02-28
+    ledger.points_expire_due(today=date(2027, 1, 1))  # nothing is due yet
+    spend(member, 100)  # FIFO: leaves 50 of the January points
+
+    due = list(points_expiring_between(date(2027, 1, 1), date(2027, 1, 31)))
+    assert due == [{"member_id": member.pk, "points": 50, "first_on": date(2027, 1, 31)}]
+    wider = {
+        row["member_id"]: row["points"]
+        for row in points_expiring_between(date(2027, 1, 1), date(2027, 3, 31))
+    }
+    assert wider == {member.pk: 100, other_member.pk: 80}
