@@ -45,8 +45,10 @@ class Tier(models.Model):
 
 
 class MemberTier(models.Model):
-    """A member's current tier. Written by ``tiers.services`` only (the nightly job now; the
-    purchase flow and staff later), each change recorded in ``TierChange``."""
+    """A member's current tier. Written by ``tiers.services`` only (the nightly job, the
+    purchase that crosses a threshold, a return undoing that, staff), each change recorded in
+    ``TierChange``; the purchase flow's one-statement fast path writes the same rows in SQL
+    (``pos.services.purchases_sql``)."""
 
     member = models.OneToOneField(
         "members.Member",
@@ -124,12 +126,31 @@ class TierChange(models.Model):
         related_name="+",
     )
     note = models.TextField(_("note"), blank=True)
+    purchase = models.ForeignKey(
+        "members.Purchase",
+        verbose_name=_("purchase"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text=_("The purchase that caused an upgrade, or whose return undid one."),
+    )
+    previous_since = models.DateField(_("previous tier since"), null=True, blank=True)
+    previous_retained_until = models.DateField(_("previous tier kept until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("tier change")
         verbose_name_plural = _("tier history")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["member", "at"], name="tierchange_member_at")]
+        indexes = [
+            models.Index(fields=["member", "at"], name="tierchange_member_at"),
+            models.Index(
+                fields=["purchase"],
+                name="tierchange_purchase",
+                condition=Q(purchase__isnull=False),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(reason__in=["initial", "upgrade", "downgrade", "manual", "return"]),

@@ -1,8 +1,10 @@
-"""Writes about tiers: the nightly recalculation of every member's tier."""
+"""Writes about tiers: the nightly recalculation of every member's tier, the upgrade a
+purchase causes at once (and its undoing by a return), and staff setting a tier by hand."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,17 +12,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import DomainError
-from members.models import AuditEntry, Member, User
+from members.models import AuditEntry, Member, Purchase, User
 from members.selectors import program_get
 from members.services.points import end_of_month_after
 from tiers import services_sql
-from tiers.models import MemberTier, Tier, TierChange, TierPolicy
-
-
-def tier_policy_get() -> TierPolicy:
-    """The tier policy (one row, created by migration; its defaults if the row is gone,
-    say after a ``flush``)."""
-    return TierPolicy.objects.filter(pk=TierPolicy.SINGLETON_ID).first() or TierPolicy()
+from tiers.models import MemberTier, Tier, TierChange
+from tiers.selectors import (
+    member_qualifying_figures,
+    tier_from_id,
+    tier_policy_get,
+    tier_qualified,
+)
 
 
 def tier_thresholds() -> list[services_sql.Threshold]:
@@ -122,3 +124,104 @@ def tier_set_manually(
         },
     )
     return status
+
+
+@dataclass(frozen=True)
+class TierMove:
+    """A member's tier after a purchase or a return, and whether it just changed."""
+
+    tier: Tier
+    changed: bool
+
+
+def tier_upgrade_for_purchase_locked(*, purchase: Purchase, today: date | None = None) -> TierMove:
+    """The purchase that crosses a threshold moves its member up at once, in the purchase's
+    transaction (the caller holds the member's point-account lock, which serialises the
+    member's purchases, and has written ``purchase``): net spend and purchases over the
+    window, counted as the nightly job does, give the qualified tier; a higher one than the
+    member's is theirs from now, kept until the end of the window after today, with the
+    purchase recorded as the cause (a return may undo it). Never moves anyone down."""
+    today = today or timezone.localdate()
+    current = MemberTier.objects.select_for_update().filter(pk=purchase.member_id).first()
+    tier = tier_from_id(current.tier_id if current else None)
+    spend, purchases = member_qualifying_figures(purchase.member_id, today=today)
+    qualified = tier_qualified(spend, purchases)
+    if qualified.rank <= tier.rank:
+        return TierMove(tier, changed=False)
+    window = program_get().tier_window_months
+    retained_until = tier_retained_until(today, window_months=window)
+    if current is None:
+        MemberTier.objects.create(
+            member_id=purchase.member_id,
+            tier=qualified,
+            since=today,
+            retained_until=retained_until,
+        )
+    else:
+        MemberTier.objects.filter(pk=current.pk).update(
+            tier=qualified, since=today, retained_until=retained_until, updated_at=timezone.now()
+        )
+    TierChange.objects.create(
+        member_id=purchase.member_id,
+        from_tier=tier if current else None,
+        to_tier=qualified,
+        reason=TierChange.Reason.UPGRADE,
+        at=timezone.now(),
+        purchase=purchase,
+        previous_since=current.since if current else None,
+        previous_retained_until=current.retained_until if current else None,
+    )
+    return TierMove(qualified, changed=True)
+
+
+def tier_undo_upgrade_for_return_locked(
+    *, purchase: Purchase, today: date | None = None
+) -> TierMove:
+    """A return inside the return window (the programme's ``pending_days`` after the
+    purchase's day) undoes the upgrade that the returned purchase caused, if the member no
+    longer qualifies for the tier it gave them and nothing has changed their tier since:
+    back to the tier still qualified for, never below the one they had, with the dates that
+    tier had. Called in the return's transaction after ``returned_amount`` is updated."""
+    today = today or timezone.localdate()
+    current = MemberTier.objects.select_for_update().filter(pk=purchase.member_id).first()
+    tier = tier_from_id(current.tier_id if current else None)
+    unchanged = TierMove(tier, changed=False)
+    upgrade = (
+        TierChange.objects.filter(purchase=purchase, reason=TierChange.Reason.UPGRADE)
+        .order_by("-id")
+        .first()
+    )
+    if upgrade is None or current is None or current.tier_id != upgrade.to_tier_id:
+        return unchanged
+    window_end = timezone.localdate(purchase.occurred_at) + timedelta(
+        days=program_get().pending_days
+    )
+    if today > window_end:
+        return unchanged
+    if TierChange.objects.filter(member_id=purchase.member_id, pk__gt=upgrade.pk).exists():
+        return unchanged
+    spend, purchases = member_qualifying_figures(purchase.member_id, today=today)
+    qualified = tier_qualified(spend, purchases)
+    if qualified.rank >= tier.rank:
+        return unchanged
+    before = tier_from_id(upgrade.from_tier_id)
+    target = qualified if qualified.rank > before.rank else before
+    if target == before and upgrade.previous_since is not None:
+        since, retained_until = upgrade.previous_since, upgrade.previous_retained_until
+    else:
+        window = program_get().tier_window_months
+        since, retained_until = today, tier_retained_until(today, window_months=window)
+    MemberTier.objects.filter(pk=current.pk).update(
+        tier=target, since=since, retained_until=retained_until, updated_at=timezone.now()
+    )
+    TierChange.objects.create(
+        member_id=purchase.member_id,
+        from_tier=tier,
+        to_tier=target,
+        reason=TierChange.Reason.RETURN,
+        at=timezone.now(),
+        purchase=purchase,
+        previous_since=current.since,
+        previous_retained_until=current.retained_until,
+    )
+    return TierMove(target, changed=True)

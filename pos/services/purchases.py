@@ -29,7 +29,13 @@ from members.services import points as ledger
 from pos.services import purchases_sql
 from pos.services.idempotency import Outcome, replay, request_hash, run_idempotent
 from tiers.models import Tier
-from tiers.selectors import tier_from_id, tier_of_member
+from tiers.selectors import tier_from_id, tier_of_member, tiers_ordered
+from tiers.services import (
+    tier_retained_until,
+    tier_undo_upgrade_for_return_locked,
+    tier_upgrade_for_purchase_locked,
+)
+from tiers.services_sql import window_bounds
 
 CLOCK_SKEW = timedelta(minutes=5)
 CENT = Decimal("0.01")
@@ -348,7 +354,18 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
         status="pending" if plan.points_earned else "available",
     )
     body["external_id"] = data.external_id
+    today = timezone.localdate()
+    start, end = window_bounds(today, program.tier_window_months)
+    upgrade = purchases_sql.UpgradeCheck(
+        current_tier_id=row[3],
+        higher=[t for t in tiers_ordered() if t.rank > plan.tier.rank],
+        window_start=start,
+        window_end=end,
+        today=today,
+        retained_until=tier_retained_until(today, window_months=program.tier_window_months),
+    )
     response = purchases_sql.record_earn_only(
+        upgrade=upgrade,
         store_id=store.pk,
         external_id=data.external_id,
         request_hash=digest,
@@ -412,6 +429,7 @@ def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict
         today=timezone.localdate(),
     )
     pending = credit is not None and credit.lot.status == "pending"
+    move = tier_upgrade_for_purchase_locked(purchase=purchase)
     body = _result(
         plan,
         purchase_id=purchase.pk,
@@ -420,6 +438,8 @@ def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict
         status="pending" if pending else "available",
     )
     body["external_id"] = purchase.external_id
+    body["tier"] = tier_body(move.tier)
+    body["tier_changed"] = move.changed
     return body
 
 
@@ -542,11 +562,14 @@ def purchase_return_record(
             points_reversed=locked.points_reversed + reverse,
             points_refunded=locked.points_refunded + refund,
         )
+        locked.returned_amount = returned_after
+        move = tier_undo_upgrade_for_return_locked(purchase=locked)
         return 201, {
             "points_reversed": reverse,
             "points_refunded": refund,
             "balance": balance(account),
-            "tier": tier_body(tier_of_member(locked.member_id)),
+            "tier": tier_body(move.tier),
+            "tier_changed": move.changed,
         }
 
     with transaction.atomic():

@@ -1,8 +1,9 @@
 """The POS hot path in SQL (PostgreSQL): a purchase that only earns pending points.
 
-Two statements instead of eight: one reads the member and their tier by card number, one
-writes everything (the purchase, its pending lot and earn entry, the account's balance and
-the idempotency record with the response). The general ORM path of
+Two statements instead of ten: one reads the member and their tier by card number, one
+writes everything (the purchase, its pending lot and earn entry, the account's balance, the
+upgrade the purchase earns with its history row, and the idempotency record with the
+response). The general ORM path of
 ``pos.services.purchases`` does the same for everything else, and on SQLite; the test
 suite runs both (see bench/pos_earn for why: on this machine kind every statement's
 planning costs about a millisecond of database CPU).
@@ -11,13 +12,14 @@ planning costs about a millisecond of database CPU).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import connection
 
 from members.models import Member, PointAccount, PointEntry, PointLot, Purchase
 from pos.models import IdempotencyRecord
-from tiers.models import MemberTier
+from tiers.models import MemberTier, Tier, TierChange
 
 MEMBER = Member._meta.db_table
 MEMBER_TIER = MemberTier._meta.db_table
@@ -26,6 +28,89 @@ LOT = PointLot._meta.db_table
 ENTRY = PointEntry._meta.db_table
 ACCOUNT = PointAccount._meta.db_table
 IDEMPOTENCY = IdempotencyRecord._meta.db_table
+TIER_CHANGE = TierChange._meta.db_table
+
+
+@dataclass(frozen=True)
+class UpgradeCheck:
+    """What the statement needs to move the member up at once: their tier as read (None: no
+    tier row yet), the tiers above it, the qualifying window and the new tier's dates."""
+
+    current_tier_id: int | None
+    higher: list[Tier]
+    window_start: datetime
+    window_end: datetime
+    today: date
+    retained_until: date
+
+
+def _upgrade_sql(upgrade: UpgradeCheck) -> tuple[str, str, dict]:
+    """CTEs that move the member to the highest tier above theirs whose minimums the window's
+    purchases meet, counting this one (which the statement's snapshot does not see: its amount
+    and count are added), the tier row changed only if it still holds the tier read (a
+    concurrent change wins; the nightly job settles the rest); plus the response's tier
+    fields. Counted as ``tiers.selectors.member_qualifying_figures`` counts."""
+    if not upgrade.higher:
+        return "", "", {}
+    rows = ", ".join(
+        f"(%(t{i}_id)s, %(t{i}_rank)s, CAST(%(t{i}_spend)s AS NUMERIC), %(t{i}_n)s, "
+        f"%(t{i}_code)s, %(t{i}_name)s)"
+        for i in range(len(upgrade.higher))
+    )
+    params: dict = {
+        "current_tier": upgrade.current_tier_id,
+        "w_start": upgrade.window_start,
+        "w_end": upgrade.window_end,
+        "today": upgrade.today,
+        "kept": upgrade.retained_until,
+    }
+    for i, tier in enumerate(upgrade.higher):
+        params |= {
+            f"t{i}_id": tier.pk,
+            f"t{i}_rank": tier.rank,
+            f"t{i}_spend": str(tier.min_spend),
+            f"t{i}_n": tier.min_purchases,
+            f"t{i}_code": tier.code,
+            f"t{i}_name": tier.name,
+        }
+    ctes = f"""
+            , agg AS (
+                SELECT COALESCE(SUM(total_amount - returned_amount), 0) + %(total)s AS spend,
+                       COUNT(*) FILTER (WHERE returned_amount < total_amount)
+                       + CASE WHEN %(total)s > 0 THEN 1 ELSE 0 END AS n
+                FROM {PURCHASE}
+                WHERE member_id = %(member)s AND occurred_at >= %(w_start)s
+                  AND occurred_at < %(w_end)s
+            ), up AS (
+                SELECT t.id, t.code, t.name
+                FROM (VALUES {rows}) AS t (id, rnk, min_spend, min_n, code, name), agg, p
+                WHERE t.min_spend <= agg.spend AND t.min_n <= agg.n
+                ORDER BY t.rnk DESC LIMIT 1
+            ), old AS (
+                SELECT since, retained_until FROM {MEMBER_TIER} WHERE member_id = %(member)s
+            ), mt AS (
+                INSERT INTO {MEMBER_TIER} (member_id, tier_id, since, retained_until,
+                    locked_until, updated_at)
+                SELECT %(member)s, up.id, %(today)s, %(kept)s, NULL, %(now)s FROM up
+                ON CONFLICT (member_id) DO UPDATE
+                SET tier_id = EXCLUDED.tier_id, since = EXCLUDED.since,
+                    retained_until = EXCLUDED.retained_until, updated_at = EXCLUDED.updated_at
+                WHERE {MEMBER_TIER}.tier_id = %(current_tier)s
+                RETURNING tier_id
+            ), tc AS (
+                INSERT INTO {TIER_CHANGE} (member_id, from_tier_id, to_tier_id, reason, at,
+                    actor_id, note, purchase_id, previous_since, previous_retained_until)
+                SELECT %(member)s, %(current_tier)s, mt.tier_id, 'upgrade', %(now)s, NULL, '',
+                    p.id, old.since, old.retained_until
+                FROM mt CROSS JOIN p LEFT JOIN old ON TRUE
+            )"""
+    response = """,
+                        'tier', COALESCE(
+                            (SELECT jsonb_build_object('code', up.code, 'name', up.name)
+                             FROM up WHERE EXISTS (SELECT 1 FROM mt)),
+                            %(body)s::jsonb -> 'tier'),
+                        'tier_changed', EXISTS (SELECT 1 FROM mt)"""
+    return ctes, response, params
 
 
 def member_by_card(card_number: str) -> tuple[int, str, str, int | None] | None:
@@ -44,6 +129,7 @@ def member_by_card(card_number: str) -> tuple[int, str, str, int | None] | None:
 
 def record_earn_only(
     *,
+    upgrade: UpgradeCheck,
     store_id: int,
     external_id: str,
     request_hash: str,
@@ -64,6 +150,7 @@ def record_earn_only(
     is written then. The account row is locked by the UPDATE, so purchases of one member
     serialise there, as on the ORM path; a concurrent duplicate waits on the receipt's
     unique index until the first commits."""
+    upgrade_ctes, upgrade_response, upgrade_params = _upgrade_sql(upgrade)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -94,14 +181,14 @@ def record_earn_only(
                     lifetime_earned = lifetime_earned + %(points)s, updated_at = %(now)s
                 WHERE member_id = %(member)s AND EXISTS (SELECT 1 FROM p)
                 RETURNING available, pending
-            ), i AS (
+            ){upgrade_ctes}, i AS (
                 INSERT INTO {IDEMPOTENCY} (store_id, kind, external_id, request_hash,
                     status_code, response, created_at)
                 SELECT %(store)s, 'transaction', %(external_id)s, %(hash)s, 201,
                     %(body)s::jsonb || jsonb_build_object(
                         'id', p.id,
                         'balance', jsonb_build_object('available', a.available,
-                                                      'pending', a.pending)),
+                                                      'pending', a.pending){upgrade_response}),
                     %(now)s
                 FROM p, a
                 RETURNING response
@@ -122,6 +209,7 @@ def record_earn_only(
                 "now": now,
                 "hash": request_hash,
                 "body": json.dumps(body),
+                **upgrade_params,
             },
         )
         row = cursor.fetchone()

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from loyalty.errors import DomainError
 from members.models import AuditEntry
@@ -102,3 +103,40 @@ def test_progress_of_the_top_tier_has_no_next_tier(member, store, program_admin)
     assert progress.spend_to_keep == Decimal("50000000")
     assert progress.purchases_to_keep == 20
     assert progress.retained_until == date(2027, 11, 30)
+
+
+def test_staff_set_a_tier_from_the_admin_with_a_reason_and_lock(client, program_admin, member):
+    client.force_login(program_admin)
+    url = reverse("admin:tiers_membertier_set", args=[member.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert (
+        reverse("admin:tiers_membertier_set", args=[member.pk])
+        in client.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
+    )
+
+    response = client.post(
+        url,
+        {"tier": tier("gold").pk, "reason": "VIP partner", "locked_until": "2027-06-01"},
+    )
+
+    assert response.status_code == 302
+    status = MemberTier.objects.get(member=member)
+    assert (status.tier.code, status.locked_until) == ("gold", date(2027, 6, 1))
+    assert TierChange.objects.get(member=member).note == "VIP partner"
+
+
+def test_the_admin_tier_form_without_reason_or_permission_changes_nothing(
+    client, program_admin, marketer, member
+):
+    url = reverse("admin:tiers_membertier_set", args=[member.pk])
+    client.force_login(marketer)
+    assert client.post(url, {"tier": tier("gold").pk, "reason": "x"}).status_code == 403
+
+    client.force_login(program_admin)
+    response = client.post(url, {"tier": tier("gold").pk, "reason": "  "})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert not MemberTier.objects.filter(member=member).exists()
+    assert not TierChange.objects.exists()
