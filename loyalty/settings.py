@@ -149,6 +149,7 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
+FORMAT_MODULE_PATH = ["loyalty.formats"]  # thousands grouped in both languages
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "loyalty" / "allauth_locale"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True

@@ -16,6 +16,7 @@ urlpatterns = [
     path("staff/", views.staff_home, name="staff_home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("me/tier/", include("tiers.urls")),
     path("me/", include("members.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

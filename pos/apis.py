@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from loyalty.errors import DomainError
 from members.selectors import member_find, program_cached
 from pos.authentication import StoreApiKeyAuthentication
-from pos.selectors import member_summary
+from pos.selectors import member_by_card_or_404, member_summary
 from pos.services.enrolment import member_enrol_at_till
 from pos.services.idempotency import Outcome
 from pos.services.purchases import (
@@ -29,7 +29,7 @@ from pos.services.purchases import (
     purchase_record,
     purchase_return_record,
 )
-from tiers.selectors import tiers_ordered
+from tiers.selectors import tier_progress, tiers_ordered
 
 MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
 
@@ -265,6 +265,52 @@ class MemberLookupApi(PosApiView):
 @extend_schema(exclude=True)
 class MemberLookupSlashApi(MemberLookupApi):
     """The same lookup with a trailing slash, for tills that add one (not in the schema)."""
+
+
+class TierProgressSerializer(serializers.Serializer):
+    tier = TierRefSerializer()
+    window_start = serializers.DateField()
+    window_end = serializers.DateField()
+    spend = serializers.DecimalField(**MONEY)
+    purchases = serializers.IntegerField()
+    next_tier = TierRefSerializer(allow_null=True)
+    spend_to_next = serializers.DecimalField(**MONEY)
+    purchases_to_next = serializers.IntegerField()
+    retained_until = serializers.DateField(allow_null=True)
+    spend_to_keep = serializers.DecimalField(**MONEY)
+    purchases_to_keep = serializers.IntegerField()
+
+
+class MemberTierApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_member_tier",
+        summary="A member's tier and what the next tier, or keeping theirs, needs",
+        responses={200: TierProgressSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request, card_number):
+        member = member_by_card_or_404(card_number)
+        progress = tier_progress(member.pk)
+
+        def ref(tier):
+            return {"code": tier.code, "name": tier.name} if tier else None
+
+        return Response(
+            {
+                "tier": ref(progress.tier),
+                "window_start": progress.window_start.isoformat(),
+                "window_end": progress.window_end.isoformat(),
+                "spend": money(progress.spend),
+                "purchases": progress.purchases,
+                "next_tier": ref(progress.next_tier),
+                "spend_to_next": money(progress.spend_to_next),
+                "purchases_to_next": progress.purchases_to_next,
+                "retained_until": progress.retained_until.isoformat()
+                if progress.retained_until
+                else None,
+                "spend_to_keep": money(progress.spend_to_keep),
+                "purchases_to_keep": progress.purchases_to_keep,
+            }
+        )
 
 
 class EnrolSerializer(serializers.Serializer):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from loyalty.cache import cached, forget
-from members.identifiers import phone_mask
-from members.models import PointAccount
+from loyalty.errors import DomainError
+from members.identifiers import card_number_clean, phone_mask
+from members.models import Member, PointAccount
 from members.selectors import points_expiring_next
 from pos.keys import key_hash_candidates
 from pos.models import StoreApiKey
@@ -28,6 +31,14 @@ def api_key_authenticate(raw: str) -> StoreApiKey | None:
     if api_key is None:
         forget(f"apikey:{hashes[0]}")  # never cache a miss: a new key works at once
     return api_key
+
+
+def member_by_card_or_404(card_number: str) -> Member:
+    """The member with this card number, or the contract's 404."""
+    member = Member.objects.filter(card_number=card_number_clean(card_number)).first()
+    if member is None:
+        raise DomainError("not_found", _("No member with this card number."))
+    return member
 
 
 def member_summary(member) -> dict:

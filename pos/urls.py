@@ -9,6 +9,7 @@ urlpatterns = [
     path("members/lookup", apis.MemberLookupApi.as_view(), name="member_lookup"),
     path("members/lookup/", apis.MemberLookupSlashApi.as_view()),
     path("members/", apis.MemberEnrolApi.as_view(), name="member_enrol"),
+    path("members/<str:card_number>/tier/", apis.MemberTierApi.as_view(), name="member_tier"),
     path("quote/", apis.QuoteApi.as_view(), name="quote"),
     path("transactions/", apis.TransactionApi.as_view(), name="transactions"),
     path(
