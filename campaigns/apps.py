@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self):
+        from campaigns.models import Segment
+        from campaigns.services import segments_compute
+        from loyalty import daily
+        from loyalty.cache import forget_on_change
+
+        forget_on_change(Segment, "segments:")
+        # After the points jobs (10, 20) and the tiers (30): VIP reads tonight's tiers.
+        daily.register("campaigns.segments", order=50)(segments_compute)
