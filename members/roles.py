@@ -6,7 +6,8 @@ listed permissions that exist (apps added later bring their permissions with the
 - Program admin: everything about the programme, members, rewards, campaigns and stores.
 - Marketer: campaigns, rewards and segments; reads members (no blocking, no points).
 - Store manager: reads members and purchases, edits profiles; manages its store's data.
-- Support: helps members: edits profiles and consents, blocks, adjusts points with a reason.
+- Support: helps members: edits profiles and consents, blocks, adjusts points with a reason,
+  issues goodwill vouchers with a reason.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tiers.view_tier",
         "rewards.view_reward",
         "rewards.view_voucher",
+        "rewards.issue_goodwill_voucher",
     ],
 }
 

@@ -325,6 +325,40 @@ def refund_for_return_locked(
     return credit
 
 
+def refund_spend_locked(
+    account: PointAccount,
+    *,
+    spend: PointEntry,
+    today: date,
+    reason: str = "",
+    actor: User | None = None,
+    actor_label: str = "",
+    idempotency_key: str | None = None,
+) -> Credit:
+    """Give back all the points of a spend made without a purchase (a reward redeemed and
+    then cancelled). Like a return's refund, they keep the earliest expiry of the lots they
+    were spent from, but never less than the end of this month; ``lifetime_spent`` goes down.
+    The same ``idempotency_key`` never refunds twice (unique constraint)."""
+    if spend.kind != Kind.SPEND or spend.member_id != account.pk:
+        raise ValueError("refund a spend entry of this account")
+    points = -spend.available_delta
+    floor = end_of_month_after(today, 0)
+    credit = credit_available_locked(
+        account,
+        points=points,
+        kind=Kind.REFUND,
+        earned_on=today,
+        expires_on=max(spend.lots_expire_on or floor, floor),
+        idempotency_key=idempotency_key,
+        reason=reason,
+        actor=actor,
+        actor_label=actor_label,
+        counts_as_earned=False,
+    )
+    _apply(account, spent=-points)
+    return credit
+
+
 @transaction.atomic
 def points_grant(
     *,

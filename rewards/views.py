@@ -1,0 +1,137 @@
+"""The member portal's rewards pages: the catalogue, redeeming, my vouchers (code and QR),
+cancelling within the grace period. Every write goes through ``rewards.services``."""
+
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from loyalty.errors import DomainError
+from members.models import Member, PointAccount
+from members.selectors import member_for_user
+from rewards.models import Reward, Voucher
+from rewards.selectors import (
+    reward_availability,
+    rewards_for_member,
+    voucher_of_member,
+    vouchers_of_member,
+)
+from rewards.services import reward_redeem, voucher_cancel
+
+
+def _member(request) -> Member | None:
+    return member_for_user(request.user)
+
+
+def _no_member(request):
+    return render(request, "members/no_member.html", status=403)
+
+
+def _balance(member: Member) -> int:
+    return PointAccount.objects.filter(pk=member.pk).values_list("available", flat=True).first()
+
+
+@login_required
+def catalogue(request):
+    member = _member(request)
+    if member is None:
+        return _no_member(request)
+    return render(
+        request,
+        "rewards/catalogue.html",
+        {"member": member, "offers": rewards_for_member(member), "balance": _balance(member)},
+    )
+
+
+@login_required
+def reward_detail(request, reward_id: int):
+    """The reward, what it costs this member and whether they can have it; the form on it
+    (POST) is the confirmation that redeems it."""
+    member = _member(request)
+    if member is None:
+        return _no_member(request)
+    reward = get_object_or_404(Reward.objects.prefetch_related("tier_prices"), pk=reward_id)
+    if request.method == "POST":
+        try:
+            voucher = reward_redeem(member=member, reward=reward, acting_user=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("rewards:reward", reward.pk)
+        messages.success(
+            request,
+            _("Done! Your voucher %(code)s is ready.") % {"code": voucher.code_display},
+        )
+        return redirect("rewards:voucher", voucher.code)
+    offer = reward_availability(member, reward)
+    return render(
+        request,
+        "rewards/reward.html",
+        {"member": member, "reward": reward, "offer": offer, "balance": _balance(member)},
+    )
+
+
+@login_required
+def my_vouchers(request):
+    member = _member(request)
+    if member is None:
+        return _no_member(request)
+    vouchers = list(vouchers_of_member(member)[:100])
+    return render(
+        request,
+        "rewards/vouchers.html",
+        {"member": member, "vouchers": vouchers, "today": timezone.localdate()},
+    )
+
+
+def _voucher_or_404(member: Member, code: str) -> Voucher:
+    voucher = voucher_of_member(member, code)
+    if voucher is None:
+        raise Http404
+    return voucher
+
+
+@login_required
+def voucher_detail(request, code: str):
+    member = _member(request)
+    if member is None:
+        return _no_member(request)
+    voucher = _voucher_or_404(member, code)
+    # A partner voucher is shown at the partner: its QR carries the partner's code.
+    qr = segno.make(voucher.partner_code or voucher.code, error="m")
+    return render(
+        request,
+        "rewards/voucher.html",
+        {
+            "member": member,
+            "voucher": voucher,
+            "qr_svg": qr.svg_inline(scale=6, border=2, dark="#111", omitsize=True),
+            "can_cancel": voucher.can_be_cancelled(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def voucher_cancel_view(request, code: str):
+    member = _member(request)
+    if member is None:
+        return _no_member(request)
+    voucher = _voucher_or_404(member, code)
+    try:
+        voucher_cancel(voucher=voucher, member=member)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("rewards:voucher", voucher.code)
+    messages.success(
+        request,
+        _("Voucher cancelled: %(points)s points are back in your account.")
+        % {"points": voucher.points_spent},
+    )
+    return redirect("rewards:vouchers")
