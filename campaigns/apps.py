@@ -8,6 +8,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         from campaigns.models import Segment
+        from campaigns.selectors import segment_contains
         from campaigns.services import segments_compute
         from loyalty import daily
         from loyalty.cache import forget_on_change
@@ -15,3 +16,7 @@ class CampaignsConfig(AppConfig):
         forget_on_change(Segment, "segments:")
         # After the points jobs (10, 20) and the tiers (30): VIP reads tonight's tiers.
         daily.register("campaigns.segments", order=50)(segments_compute)
+        # Rewards restricted to a segment ask the campaigns whether a member is in it.
+        from rewards.segments import register_checker
+
+        register_checker(segment_contains)

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from loyalty.errors import DomainError
 from members.selectors import member_find, program_cached
 from pos.authentication import StoreApiKeyAuthentication
-from pos.selectors import member_by_card_or_404, member_summary
+from pos.selectors import member_by_card_or_404, member_summary, voucher_body
 from pos.services.enrolment import member_enrol_at_till
 from pos.services.idempotency import Outcome
 from pos.services.purchases import (
@@ -29,6 +29,8 @@ from pos.services.purchases import (
     purchase_record,
     purchase_return_record,
 )
+from pos.services.redemption import reward_redeem_at_till
+from rewards.selectors import rewards_for_member, voucher_find
 from tiers.selectors import tier_progress, tiers_ordered
 
 MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
@@ -385,6 +387,19 @@ class QuoteSerializer(serializers.Serializer):
 
 class TransactionSerializer(QuoteSerializer):
     external_id = serializers.CharField(max_length=64)
+    payment_fingerprint = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Optional: an opaque token of the payment card from the payment terminal "
+        "(never the card number), used by the referral fraud checks.",
+    )
+
+
+class VoucherUseSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    discount = serializers.CharField()
 
 
 class TransactionResultSerializer(serializers.Serializer):
@@ -401,6 +416,7 @@ class TransactionResultSerializer(serializers.Serializer):
     balance = BalanceSerializer()
     tier = TierRefSerializer()
     tier_changed = serializers.BooleanField()
+    vouchers = VoucherUseSerializer(many=True)
 
 
 class QuoteResultSerializer(TransactionResultSerializer):
@@ -417,6 +433,7 @@ def _purchase_input(data: dict) -> PurchaseInput:
         items=[dict(item) for item in data.get("items", [])],
         redeem_points=data.get("redeem_points", 0),
         voucher_codes=list(data.get("voucher_codes", [])),
+        payment_fingerprint=data.get("payment_fingerprint", ""),
     )
 
 
@@ -534,6 +551,10 @@ class ReturnResultSerializer(serializers.Serializer):
     points_refunded = serializers.IntegerField()
     balance = BalanceSerializer()
     tier = TierRefSerializer()
+    tier_changed = serializers.BooleanField()
+    vouchers_restored = serializers.IntegerField(
+        help_text="Vouchers given back to the member by a full return."
+    )
 
 
 class ReturnApi(PosApiView):
@@ -564,5 +585,101 @@ class ReturnApi(PosApiView):
                     amount=data.get("amount"),
                     items=[dict(i) for i in data.get("items", [])],
                 ),
+            )
+        )
+
+
+# ---------------------------------------------------------------- rewards and vouchers
+
+
+class RewardRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class VoucherSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=["issued", "used", "expired", "cancelled"])
+    member = serializers.CharField(help_text="The owner's card number.")
+    reward = RewardRefSerializer()
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+    discount = serializers.DictField(
+        help_text='{"kind": "amount", "amount": "50000", "min_spend": "200000"} or '
+        '{"kind": "percent", "percent": "10", "cap": "100000", "min_spend": "0"}'
+    )
+
+
+class VoucherApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_voucher",
+        summary="A voucher by its code (with or without dashes)",
+        responses={200: VoucherSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request, code):
+        voucher = voucher_find(code)
+        if voucher is None:
+            raise DomainError("not_found", _("No voucher with this code."))
+        return Response(voucher_body(voucher))
+
+
+class RewardOfferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    points_cost = serializers.IntegerField()
+    available = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+
+
+class MemberRewardsApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_member_rewards",
+        summary="The catalogue as this member sees it, what they can redeem now first",
+        responses={200: RewardOfferSerializer(many=True), 404: ErrorSerializer},
+    )
+    def get(self, request, card_number):
+        member = member_by_card_or_404(card_number)
+        return Response(
+            [
+                {
+                    "id": offer.reward.pk,
+                    "name": offer.reward.name,
+                    "kind": offer.reward.kind,
+                    "points_cost": offer.points_cost,
+                    "available": offer.available,
+                    "reason": offer.reason,
+                }
+                for offer in rewards_for_member(member)
+            ]
+        )
+
+
+class RedeemSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+
+
+class RedeemResultSerializer(serializers.Serializer):
+    voucher = VoucherSerializer()
+    balance = BalanceSerializer()
+
+
+class RedeemApi(PosApiView):
+    @extend_schema(
+        operation_id="pos_reward_redeem",
+        summary="Spend the member's points on a reward; issues a voucher",
+        request=RedeemSerializer,
+        responses={201: RedeemResultSerializer, 200: RedeemResultSerializer, **ERRORS},
+        examples=[OpenApiExample("Redeem", value={"external_id": "RDM-0001"}, request_only=True)],
+    )
+    def post(self, request, card_number, reward_id):
+        data = _valid(RedeemSerializer, request.data)
+        return self.answer(
+            reward_redeem_at_till(
+                store=self.store,
+                card_number=card_number,
+                reward_id=reward_id,
+                external_id=data["external_id"],
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.cache import cached, forget
@@ -11,6 +12,7 @@ from members.models import Member, PointAccount
 from members.selectors import points_expiring_next
 from pos.keys import key_hash_candidates
 from pos.models import StoreApiKey
+from rewards.selectors import voucher_discount_body
 from tiers.selectors import tier_of_member
 
 
@@ -57,4 +59,21 @@ def member_summary(member) -> dict:
         if expiring
         else None,
         "referral_code": member.referral_code,
+    }
+
+
+def voucher_body(voucher) -> dict:
+    """The contract's voucher: status as of today (a voucher past its last day reads
+    ``expired`` before the daily job marks it), its owner's card, its reward, its discount."""
+    status = voucher.status
+    if status == "issued" and voucher.valid_until < timezone.localdate():
+        status = "expired"
+    return {
+        "code": voucher.code,
+        "status": status,
+        "member": voucher.member.card_number,
+        "reward": {"id": voucher.reward_id, "name": voucher.reward.name, "kind": voucher.kind},
+        "valid_from": voucher.valid_from.isoformat(),
+        "valid_until": voucher.valid_until.isoformat(),
+        "discount": voucher_discount_body(voucher),
     }

@@ -10,6 +10,17 @@ urlpatterns = [
     path("members/lookup/", apis.MemberLookupSlashApi.as_view()),
     path("members/", apis.MemberEnrolApi.as_view(), name="member_enrol"),
     path("members/<str:card_number>/tier/", apis.MemberTierApi.as_view(), name="member_tier"),
+    path(
+        "members/<str:card_number>/rewards/",
+        apis.MemberRewardsApi.as_view(),
+        name="member_rewards",
+    ),
+    path(
+        "members/<str:card_number>/rewards/<int:reward_id>/redeem/",
+        apis.RedeemApi.as_view(),
+        name="reward_redeem",
+    ),
+    path("vouchers/<str:code>/", apis.VoucherApi.as_view(), name="voucher"),
     path("quote/", apis.QuoteApi.as_view(), name="quote"),
     path("transactions/", apis.TransactionApi.as_view(), name="transactions"),
     path(

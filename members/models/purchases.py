@@ -58,6 +58,18 @@ class Purchase(models.Model):
     points_reversed = models.BigIntegerField(_("points reversed by returns"), default=0)
     points_refunded = models.BigIntegerField(_("points given back by returns"), default=0)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.POS)
+    payment_fingerprint = models.CharField(
+        _("payment card fingerprint"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",  # the set-based imports and benchmarks insert without it
+        help_text=_(
+            "An opaque token of the card that paid, as the POS's payment terminal gives it "
+            "(never the card number): lets the referral checks see one card paying for two "
+            "members."
+        ),
+    )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:

@@ -28,6 +28,12 @@ from members.selectors import earn_category_multipliers, member_find, program_ca
 from members.services import points as ledger
 from pos.services import purchases_sql
 from pos.services.idempotency import Outcome, replay, request_hash, run_idempotent
+from rewards.services import (
+    VoucherApplication,
+    vouchers_consume_locked,
+    vouchers_for_purchase,
+    vouchers_restore_for_return,
+)
 from tiers.models import Tier
 from tiers.selectors import tier_from_id, tier_of_member, tiers_ordered
 from tiers.services import (
@@ -55,6 +61,15 @@ class PurchaseInput:
     redeem_points: int = 0
     voucher_codes: list[str] = field(default_factory=list)
     external_id: str | None = None
+    payment_fingerprint: str = ""
+
+    def idempotency_payload(self) -> dict:
+        """What a repeat must match. Fields added to the contract later count only when
+        given, so a retry of a request recorded before they existed still matches."""
+        payload = dict(self.__dict__)
+        if not payload["payment_fingerprint"]:
+            del payload["payment_fingerprint"]
+        return payload
 
 
 @dataclass
@@ -72,6 +87,7 @@ class Plan:
     max_redeemable_points: int
     tier: Tier
     items: list[dict]
+    vouchers: VoucherApplication = field(default_factory=VoucherApplication)
 
 
 def earn_points(
@@ -171,18 +187,6 @@ def _member_and_locked_account(query: str) -> tuple[Member, PointAccount]:
     return member, ledger.account_lock(member.pk)
 
 
-def _vouchers(codes: list[str], member: Member, amount: Decimal) -> Decimal:
-    """Vouchers as part payment. The rewards capability issues vouchers; until it does, no
-    code is a valid voucher."""
-    for code in codes:
-        raise DomainError(
-            "voucher_invalid",
-            _("Voucher %(code)s is not valid.") % {"code": code},
-            details={"code": code},
-        )
-    return Decimal(0)
-
-
 def purchase_plan(
     *,
     data: PurchaseInput,
@@ -190,10 +194,12 @@ def purchase_plan(
     member: Member | None = None,
     account: PointAccount | None = None,
     tier: Tier | None = None,
+    lock_vouchers: bool = False,
 ) -> Plan:
     """Validate and compute a purchase without writing. ``account`` is the locked account
     when recording; a quote reads it unlocked; a purchase that redeems nothing needs none
-    (``max_redeemable_points`` is then 0)."""
+    (``max_redeemable_points`` is then 0). Recording locks the vouchers' rows
+    (``lock_vouchers``) until the purchase commits."""
     now = timezone.now()
     if data.currency and data.currency.upper() != program.currency:
         raise _validation(
@@ -209,7 +215,10 @@ def purchase_plan(
     redeem = data.redeem_points
     if account is None and redeem:
         account = PointAccount.objects.get(pk=member.pk)
-    voucher_discount = _vouchers(data.voucher_codes, member, data.total_amount)
+    vouchers = vouchers_for_purchase(
+        codes=data.voucher_codes, member=member, amount=data.total_amount, lock=lock_vouchers
+    )
+    voucher_discount = vouchers.discount
     after_vouchers = data.total_amount - voucher_discount
     available = max(account.available, 0) if account is not None else 0
     max_redeemable = min(
@@ -250,6 +259,7 @@ def purchase_plan(
         max_redeemable_points=max_redeemable,
         tier=tier,
         items=items,
+        vouchers=vouchers,
     )
 
 
@@ -317,6 +327,10 @@ def _result(plan: Plan, *, purchase_id, available: int, pending: int, status: st
         "balance": {"available": available, "pending": pending},
         "tier": tier_body(plan.tier),
         "tier_changed": False,
+        "vouchers": [
+            {"code": voucher.code, "discount": money(off)}
+            for voucher, off in zip(plan.vouchers.vouchers, plan.vouchers.discounts, strict=True)
+        ],
     }
 
 
@@ -324,7 +338,7 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
     """The earn-only purchase in one statement (after one read), with its idempotency:
     an earlier request with this id is replayed, or is a conflict. None when the purchase
     needs the general path (points available at once, which may first pay a debt)."""
-    digest = request_hash(data.__dict__)
+    digest = request_hash(data.idempotency_payload())
     try:
         row = purchases_sql.member_by_card(card_number_clean(data.member))
         if row is None:
@@ -374,6 +388,7 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
         occurred_at=plan.occurred_at,
         total_amount=plan.total_amount,
         items=_stored_items(plan.items),
+        payment_fingerprint=data.payment_fingerprint,
         points=plan.points_earned,
         earned_on=earned_on,
         matures_on=matures_on,
@@ -403,7 +418,9 @@ def _recorded_elsewhere(external_id: str) -> DomainError:
 
 def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict:
     member, account = _member_and_locked_account(data.member)
-    plan = purchase_plan(data=data, program=program, member=member, account=account)
+    plan = purchase_plan(
+        data=data, program=program, member=member, account=account, lock_vouchers=True
+    )
     if Purchase.objects.filter(store=store, external_id=data.external_id).exists():
         raise _recorded_elsewhere(data.external_id)
     purchase = Purchase.objects.create(
@@ -418,7 +435,9 @@ def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict
         amount_due=plan.amount_due,
         points_earned=plan.points_earned,
         items=_stored_items(plan.items),
+        payment_fingerprint=data.payment_fingerprint,
     )
+    vouchers_consume_locked(application=plan.vouchers, purchase=purchase)
     if plan.points_redeemed:
         ledger.spend_locked(account, points=plan.points_redeemed, purchase=purchase)
     credit = ledger.earn_for_purchase_locked(
@@ -459,7 +478,7 @@ def purchase_record(*, store: Store, data: PurchaseInput) -> Outcome:
         store=store,
         kind="transaction",
         external_id=data.external_id,
-        payload={**data.__dict__},
+        payload=data.idempotency_payload(),
         action=action,
     )
 
@@ -564,12 +583,14 @@ def purchase_return_record(
         )
         locked.returned_amount = returned_after
         move = tier_undo_upgrade_for_return_locked(purchase=locked)
+        restored = vouchers_restore_for_return(purchase=locked)
         return 201, {
             "points_reversed": reverse,
             "points_refunded": refund,
             "balance": balance(account),
             "tier": tier_body(move.tier),
             "tier_changed": move.changed,
+            "vouchers_restored": restored,
         }
 
     with transaction.atomic():

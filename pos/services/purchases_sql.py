@@ -138,6 +138,7 @@ def record_earn_only(
     occurred_at: datetime,
     total_amount,
     items: list,
+    payment_fingerprint: str,
     points: int,
     earned_on: date,
     matures_on: date,
@@ -158,9 +159,10 @@ def record_earn_only(
                 INSERT INTO {PURCHASE} (store_id, member_id, external_id, occurred_at,
                     total_amount, voucher_discount, points_redeemed, points_discount,
                     amount_due, points_earned, items, returned_amount, points_reversed,
-                    points_refunded, source, created_at)
+                    points_refunded, source, payment_fingerprint, created_at)
                 VALUES (%(store)s, %(member)s, %(external_id)s, %(occurred_at)s, %(total)s,
-                    0, 0, 0, %(total)s, %(points)s, %(items)s, 0, 0, 0, 'pos', %(now)s)
+                    0, 0, 0, %(total)s, %(points)s, %(items)s, 0, 0, 0, 'pos', %(fingerprint)s,
+                    %(now)s)
                 ON CONFLICT (store_id, external_id) DO NOTHING
                 RETURNING id
             ), l AS (
@@ -203,6 +205,7 @@ def record_earn_only(
                 "total": total_amount,
                 "points": points,
                 "items": json.dumps(items),
+                "fingerprint": payment_fingerprint,
                 "earned_on": earned_on,
                 "matures_on": matures_on,
                 "expires_on": expires_on,

@@ -37,6 +37,7 @@ from members.services import member_create, store_create_or_update
 from pos.keys import key_hash
 from pos.models import StoreApiKey
 from pos.services.imports import transactions_import
+from rewards.services import rewards_seed_demo
 
 SEED = 2026
 MEMBER_COUNT = 200
@@ -339,6 +340,8 @@ class Command(BaseCommand):
         self._import(rows)
         total = demo_purchases.count()
         log.append(f"purchases: {total - before} added, {total} demo purchases in all")
+        rewards = rewards_seed_demo()
+        log.append(f"rewards: {len(rewards)} in the demo catalogue")
         return log, demo_member
 
     @staticmethod
