@@ -14,6 +14,7 @@ from django.db import connection
 
 from members.models import PointAccount, PointEntry, Purchase
 from members.selectors import ledger_discrepancies, program_get
+from members.services import member_block
 from members.services.points import points_grant
 from rewards.models import Reward, Voucher
 from rewards.services import reward_redeem
@@ -402,3 +403,34 @@ def test_two_tills_presenting_one_voucher_at_once_use_it_once(client, store_key,
     voucher.refresh_from_db()
     assert voucher.status == "used"
     assert Purchase.objects.count() == 1
+
+
+def test_redeeming_a_reward_the_member_cannot_have_is_422_reward_unavailable_with_why(pos, member):
+    reward = make_reward(min_tier=Tier.objects.get(code="gold"))
+    give_points(member, 1000)
+
+    details = assert_error(
+        pos.post(
+            f"/members/{member.card_number}/rewards/{reward.pk}/redeem/", {"external_id": "R1"}
+        ),
+        422,
+        "reward_unavailable",
+    )
+
+    assert details["reason_code"] == "tier_too_low" and details["reason"]
+    assert PointAccount.objects.get(pk=member.pk).available == 1000
+    assert not Voucher.objects.exists()
+
+
+def test_a_blocked_member_cannot_redeem(pos, member, support):
+    reward = make_reward()
+    give_points(member, 1000)
+    member_block(member=member, reason="fraud", acting_user=support)
+
+    assert_error(
+        pos.post(
+            f"/members/{member.card_number}/rewards/{reward.pk}/redeem/", {"external_id": "R1"}
+        ),
+        422,
+        "member_blocked",
+    )
