@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "tiers",
     "rewards",
     "campaigns",
+    "promotions",
     "pos",
 ]
 
@@ -196,6 +197,41 @@ if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", POS_API_THROTTLE_RAT
     raise ImproperlyConfigured(
         f"POS_API_THROTTLE_RATE={POS_API_THROTTLE_RATE!r}: use requests/period, e.g. 1000/min."
     )
+# Campaigns. Links in messages (unsubscribe, the card) start with LOYALTY_SITE_URL: by
+# default the first allowed host over HTTPS (the dev server in debug).
+_SITE_HOST = next((h.lstrip(".") for h in ALLOWED_HOSTS if h not in ("*", "testserver")), "")
+LOYALTY_SITE_URL = env.get(
+    "LOYALTY_SITE_URL",
+    "http://127.0.0.1:8000" if DEBUG or not _SITE_HOST else f"https://{_SITE_HOST}",
+).rstrip("/")
+if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", LOYALTY_SITE_URL):
+    raise ImproperlyConfigured(
+        f"LOYALTY_SITE_URL={LOYALTY_SITE_URL!r}: use the portal's address, e.g. "
+        "https://loyalty.example.com."
+    )
+# Dotted path of the SMS backend: the default logs each SMS (and keeps it in the SMS log);
+# campaigns.channels.sms.HttpBackend posts to SMS_HTTP_URL with retries.
+SMS_BACKEND = env.get("SMS_BACKEND", "campaigns.channels.sms.LogBackend")
+SMS_HTTP_URL = env.get("SMS_HTTP_URL")
+SMS_HTTP_TOKEN = env.get("SMS_HTTP_TOKEN", "")
+SMS_HTTP_TIMEOUT = env.get_int("SMS_HTTP_TIMEOUT", 10, minimum=1)
+SMS_HTTP_RETRIES = env.get_int("SMS_HTTP_RETRIES", 3, minimum=0)
+SMS_SENDER = env.get("SMS_SENDER", "LOYALTY")
+if SMS_BACKEND.endswith(".HttpBackend") and not SMS_HTTP_URL:
+    raise ImproperlyConfigured("SMS_HTTP_URL must be set for the HTTP SMS backend.")
+# No SMS in these local hours (the programme's time zone); one due then waits for the end.
+CAMPAIGNS_SMS_QUIET_HOURS = env.get("CAMPAIGNS_SMS_QUIET_HOURS", "21:00-08:00")
+if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", CAMPAIGNS_SMS_QUIET_HOURS):
+    raise ImproperlyConfigured(
+        f"CAMPAIGNS_SMS_QUIET_HOURS={CAMPAIGNS_SMS_QUIET_HOURS!r}: use HH:MM-HH:MM, e.g. "
+        "21:00-08:00."
+    )
+# A campaign reaching more members than this needs a programme admin's approval.
+CAMPAIGNS_APPROVAL_THRESHOLD = env.get_int("CAMPAIGNS_APPROVAL_THRESHOLD", 10_000, minimum=0)
+# A send claimed this long ago (seconds) whose worker never finished it is claimed again.
+CAMPAIGNS_CLAIM_TIMEOUT = env.get_int("CAMPAIGNS_CLAIM_TIMEOUT", 600, minimum=1)
+# The Celery queue of the delivery tasks (unset: the default queue).
+CAMPAIGNS_QUEUE = env.get("CAMPAIGNS_QUEUE")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
     "DESCRIPTION": "POS integration API (contract v1) and the platform's own endpoints.",
@@ -236,6 +272,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.run_daily_jobs",
         "schedule": crontab(hour=1, minute=0),
         "options": {"expires": 6 * 60 * 60},
+    },
+    # Campaigns: start and finish on time, send one-off campaigns at their time, hand out
+    # sends that are due (after quiet hours, a retry's back-off, a worker that died).
+    "campaigns-tick": {
+        "task": "campaigns.tasks.tick",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
     },
 }
 

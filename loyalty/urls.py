@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from campaigns.views import unsubscribe
 from loyalty import views
 
 admin.site.site_header = _("Loyalty platform")
@@ -18,6 +19,10 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("me/tier/", include("tiers.urls")),
     path("me/rewards/", include("rewards.urls")),
+    path("me/messages/", include("campaigns.urls")),
+    path("unsubscribe/<str:token>/", unsubscribe, name="campaigns_unsubscribe"),
+    # me/referrals/, me/promotions/ (promotions' portal pages), then the members' own.
+    path("me/", include("promotions.urls")),
     path("me/", include("members.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

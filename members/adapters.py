@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import get_language
 
 from members.models import Member
 from members.services import member_create
@@ -14,6 +16,8 @@ class AccountAdapter(DefaultAccountAdapter):
         if not commit:
             return super().save_user(request, user, form, commit=False)
         data = form.cleaned_data
+        code = data.get("referral_code")
+        referrer = Member.objects.filter(referral_code=code).first() if code else None
         with transaction.atomic():
             user = super().save_user(request, user, form, commit=True)
             member_create(
@@ -27,5 +31,18 @@ class AccountAdapter(DefaultAccountAdapter):
                 email_consent=data.get("email_consent", False),
                 sms_consent=data.get("sms_consent", False),
                 enrolled_via=Member.Channel.PORTAL,
+                referred_by=referrer,
+                ip=self._client_ip(request),
+                device_id=request.headers.get("X-Device-Id", "")[:128],
+                # Messages go out in the language the member signed up in.
+                language="en" if (get_language() or "").startswith("en") else "vi",
             )
         return user
+
+    def _client_ip(self, request) -> str | None:
+        """The client's address as allauth's rate limits see it (its trusted proxy
+        settings apply), or None."""
+        try:
+            return self.get_client_ip(request)
+        except PermissionDenied:
+            return None

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from members.identifiers import phone_normalize
+from members.identifiers import phone_normalize, referral_code_clean
 from members.models import Member
 from members.provinces import PROVINCE_CHOICES
 
@@ -50,9 +50,35 @@ class ConsentFieldsMixin(forms.Form):
 
 
 class SignupForm(ProfileFieldsMixin, ConsentFieldsMixin):
-    """Extra fields on allauth's sign-up; the adapter creates the member from them."""
+    """Extra fields on allauth's sign-up; the adapter creates the member from them.
+
+    ``referral_code`` is prefilled from the share link's ``?ref=CODE`` (the request comes
+    from allauth's request context, set by its middleware)."""
 
     field_order = ["email", "full_name", "phone", "password1", "password2", "birth_date"]
+
+    referral_code = forms.CharField(
+        label=_("Referral code"),
+        max_length=32,
+        required=False,
+        help_text=_("A friend's code, if they invited you."),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from allauth.core import context
+
+        request = context.request
+        ref = referral_code_clean(request.GET.get("ref", "")) if request is not None else ""
+        if ref and len(ref) <= 32:
+            self.fields["referral_code"].initial = ref
+
+    def clean_referral_code(self):
+        code = referral_code_clean(self.cleaned_data.get("referral_code", ""))
+        if code and not Member.objects.filter(referral_code=code).exists():
+            raise ValidationError(_("No member has this referral code."))
+        return code
 
     def clean_phone(self):
         phone = super().clean_phone()
@@ -83,7 +109,11 @@ class SignupForm(ProfileFieldsMixin, ConsentFieldsMixin):
 
 
 class ProfileForm(ProfileFieldsMixin):
-    pass
+    language = forms.ChoiceField(
+        label=_("Language of messages"),
+        choices=Member._meta.get_field("language").choices,
+        initial="vi",
+    )
 
 
 class ConsentForm(ConsentFieldsMixin):

@@ -1,13 +1,16 @@
 """Staff roles as groups with permissions, kept in sync after every ``migrate``.
 
-Each role lists permissions as ``app_label.codename``; a role's group gets exactly the
-listed permissions that exist (apps added later bring their permissions with them). Roles:
+Each role lists permissions as ``app_label.codename`` (``*app_label`` for all of an app's,
+``-app_label.codename`` to withhold one of those); a role's group gets exactly the listed
+permissions that exist (apps added later bring their permissions with them). Roles:
 
-- Program admin: everything about the programme, members, rewards, campaigns and stores.
-- Marketer: campaigns, rewards and segments; reads members (no blocking, no points).
+- Program admin: everything about the programme, members, rewards, campaigns, promotions,
+  referrals and stores.
+- Marketer: campaigns (but not approving the large ones), rewards, segments and
+  promotions; reads members (no blocking, no points) and the referral and activity rules.
 - Store manager: reads members and purchases, edits profiles; manages its store's data.
 - Support: helps members: edits profiles and consents, blocks, adjusts points with a reason,
-  issues goodwill vouchers with a reason.
+  issues goodwill vouchers with a reason, reviews held referrals.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "*tiers",
         "*rewards",
         "*campaigns",
+        "*promotions",
         "*pos",
         "*django_celery_beat",
         "members.view_user",
@@ -33,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     MARKETER: [
         "*campaigns",
+        "-campaigns.approve_campaign",  # sending to more than 10,000: a programme admin's call
         "*rewards",
         "members.view_member",
         "members.view_store",
@@ -40,6 +45,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.view_program",
         "tiers.view_tier",
         "members.export_members",
+        "promotions.add_promotion",
+        "promotions.change_promotion",
+        "promotions.delete_promotion",
+        "promotions.view_promotion",
+        "promotions.view_promotionaward",
+        "promotions.view_activitybonus",
+        "promotions.view_referralprogram",
+        "promotions.view_purchasereview",
     ],
     STORE_MANAGER: [
         "members.view_member",
@@ -66,6 +79,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "rewards.view_reward",
         "rewards.view_voucher",
         "rewards.issue_goodwill_voucher",
+        "promotions.view_referral",
+        "promotions.review_referral",
+        "promotions.view_referralprogram",
+        "promotions.view_promotion",
+        "promotions.view_purchasereview",
     ],
 }
 
@@ -86,8 +104,9 @@ def roles_sync(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
                 chosen += [perm for key, perm in every.items() if key.startswith(prefix)]
             elif entry in every:
                 chosen.append(every[entry])
+        withheld = {every[entry[1:]] for entry in wanted if entry[1:] in every and entry[0] == "-"}
         group, _created = Group.objects.using(using).get_or_create(name=role)
-        group.permissions.set(chosen)
+        group.permissions.set([perm for perm in chosen if perm not in withheld])
 
 
 def on_post_migrate(sender, using=DEFAULT_DB_ALIAS, apps=global_apps, **kwargs):

@@ -119,6 +119,14 @@ class Member(models.Model):
         _("province/city"), max_length=32, choices=PROVINCE_CHOICES, blank=True
     )
     occupation = models.CharField(_("occupation"), max_length=100, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=2,
+        choices=[("vi", "Tiếng Việt"), ("en", "English")],
+        default="vi",
+        db_default="vi",
+        help_text=_("The language of the messages the member receives."),
+    )
     email_consent = models.BooleanField(_("email marketing consent"), default=False)
     email_consent_at = models.DateTimeField(_("email consent changed at"), null=True, blank=True)
     sms_consent = models.BooleanField(_("SMS marketing consent"), default=False)

@@ -17,8 +17,18 @@ from members.identifiers import (
 )
 from members.models import AuditEntry, ConsentEvent, Member, PointAccount, Store, User
 from members.provinces import PROVINCE_NAMES
+from members.signals import member_enrolled, profile_updated
 
-PROFILE_FIELDS = ("full_name", "phone", "email", "birth_date", "gender", "province", "occupation")
+PROFILE_FIELDS = (
+    "full_name",
+    "phone",
+    "email",
+    "birth_date",
+    "gender",
+    "province",
+    "occupation",
+    "language",
+)
 CONSENT_CHANNELS = ("email", "sms")
 
 
@@ -56,6 +66,8 @@ def _clean_profile(data: dict) -> dict:
         errors["gender"] = [_("Choose a gender from the list.")]
     if cleaned.get("province") and cleaned["province"] not in PROVINCE_NAMES:
         errors["province"] = [_("Choose a province or city from the list.")]
+    if "language" in cleaned and cleaned["language"] not in ("vi", "en"):
+        errors["language"] = [_("Choose Vietnamese or English.")]
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -108,11 +120,17 @@ def member_create(
     acting_user: User | None = None,
     joined_at=None,
     referred_by: Member | None = None,
+    ip: str | None = None,
+    device_id: str = "",
+    language: str = "vi",
 ) -> Member:
     """Enrol a member: validated profile, fresh card number and referral code, consents.
 
     Raises ``ValidationError`` (per field) for bad input and ``DomainError('member_exists')``
-    when the phone or email already belongs to a member.
+    when the phone or email already belongs to a member. Sends ``members.signals.
+    member_enrolled`` (with ``referred_by`` as the referrer and the client's ``ip`` and
+    ``device_id``, which only the referral checks read) before returning, in the same
+    transaction.
     """
     data = _clean_profile(
         {
@@ -123,6 +141,7 @@ def member_create(
             "gender": gender,
             "province": province,
             "occupation": occupation,
+            "language": language,
         }
     )
     if not data["phone"] and not data["email"]:
@@ -163,12 +182,21 @@ def member_create(
                 acting_user=acting_user,
                 at=member.joined_at,
             )
+    member_enrolled.send(
+        sender=Member,
+        member=member,
+        referrer=referred_by,
+        channel=enrolled_via,
+        ip=ip or None,
+        device_id=(device_id or "")[:128],
+    )
     return member
 
 
 @transaction.atomic
 def member_update_profile(*, member: Member, acting_user: User | None = None, **changes) -> Member:
-    """Change profile fields (``PROFILE_FIELDS`` only). Email changes follow to the login."""
+    """Change profile fields (``PROFILE_FIELDS`` only). Email changes follow to the login.
+    Sends ``members.signals.profile_updated`` when something changed."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
@@ -209,6 +237,7 @@ def member_update_profile(*, member: Member, acting_user: User | None = None, **
             member=member,
             data={"before": before, "after": {f: _jsonable(getattr(member, f)) for f in changed}},
         )
+    profile_updated.send(sender=Member, member=member, changed=changed, before=before)
     return member
 
 

@@ -57,6 +57,9 @@ def member_enrol_at_till(
                 enrolled_via=Member.Channel.POS,
                 store=store,
                 referred_by=referrer,
+                # The till is the device: more than a few referees of one code joining at
+                # one store in a day are held for review (promotions' referral checks).
+                device_id=f"store:{store.code}",
             )
         except ValidationError as exc:
             raise DomainError(

@@ -1,7 +1,8 @@
 """Writes about rewards and vouchers: issuing (``issuing``: redeem, goodwill, cancel,
 partner code pools), the till (``till``: pricing, consuming and giving back vouchers, the
-daily expiry) and the demo catalogue (``demo``)."""
+daily expiry), campaign vouchers (``campaign``) and the demo catalogue (``demo``)."""
 
+from rewards.services.campaign import voucher_issue_campaign
 from rewards.services.demo import rewards_seed_demo
 from rewards.services.issuing import (
     PartnerCodesImport,
@@ -31,6 +32,7 @@ __all__ = [
     "rewards_seed_demo",
     "voucher_cancel",
     "voucher_discount",
+    "voucher_issue_campaign",
     "voucher_issue_goodwill",
     "vouchers_consume_locked",
     "vouchers_expire_due",

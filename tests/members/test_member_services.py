@@ -169,3 +169,18 @@ def test_login_and_member_share_the_email_at_enrolment():
     member = member_create(full_name="Hoa", phone="0911222333", user=user)
     assert member.email == "hoa@example.com"
     assert user.member == member
+
+
+def test_a_member_chooses_the_language_of_their_messages_and_nothing_else_is_accepted(member):
+    from members.services import member_update_profile
+
+    assert member.language == "vi"
+    member_update_profile(member=member, language="en")
+    member.refresh_from_db()
+    assert member.language == "en"
+
+    with pytest.raises(ValidationError) as error:
+        member_update_profile(member=member, language="fr")
+    assert "language" in error.value.message_dict
+    member.refresh_from_db()
+    assert member.language == "en"

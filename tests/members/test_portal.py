@@ -76,21 +76,25 @@ def test_member_edits_profile(client, member_user):
             "gender": "female",
             "province": "da-nang",
             "occupation": "Kỹ sư",
+            "language": "en",
         },
     )
     assert response.status_code == 302
     member = Member.objects.get(user=member_user)
-    assert (member.full_name, member.province, member.occupation) == (
+    assert (member.full_name, member.province, member.occupation, member.language) == (
         "Lê Thị Lan Anh",
         "da-nang",
         "Kỹ sư",
+        "en",
     )
     assert member.birth_date.isoformat() == "1990-10-20"
 
 
 def test_profile_edit_with_someone_elses_phone_is_refused(client, member_user, other_member):
     client.force_login(member_user)
-    response = client.post(reverse("portal:profile"), {"full_name": "Lan", "phone": "0987 654 321"})
+    response = client.post(
+        reverse("portal:profile"), {"full_name": "Lan", "phone": "0987 654 321", "language": "vi"}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["phone"]
     assert Member.objects.get(user=member_user).phone == "+84903123456"

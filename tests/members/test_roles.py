@@ -65,3 +65,11 @@ def test_sync_is_idempotent_and_runs_after_every_migrate():
     after = {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
     assert before == after
     assert before[PROGRAM_ADMIN] and before[MARKETER] and before[STORE_MANAGER]
+
+
+def test_marketers_build_campaigns_but_only_programme_admins_approve_large_ones(
+    marketer, program_admin
+):
+    assert marketer.has_perm("campaigns.add_campaign")
+    assert not marketer.has_perm("campaigns.approve_campaign")
+    assert program_admin.has_perm("campaigns.approve_campaign")

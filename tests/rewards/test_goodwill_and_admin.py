@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from loyalty.errors import DomainError
 from members.models import AuditEntry, PointAccount
@@ -92,7 +93,8 @@ def test_partner_codes_import_skips_duplicates_and_lists_bad_lines(program_admin
         "\ufeffcode\nA1\nB2\n\nB2\nC3,extra column\nhas space\n".encode() + b"x" * 65 + b"\n"
     )
     assert [code for _line, code in rows] == ["A1", "B2", "B2", "C3", "has space", "x" * 65]
-    result = partner_codes_import(reward=reward, rows=rows, acting_user=program_admin)
+    with translation.override("en"):
+        result = partner_codes_import(reward=reward, rows=rows, acting_user=program_admin)
     assert (result.added, result.already_there) == (2, 2)
     assert [(line, why) for line, _code, why in result.rejected] == [
         (7, "not a code"),

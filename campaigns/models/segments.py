@@ -1,5 +1,5 @@
-"""Campaigns' models. Segments so far: the nightly scores of every member (RFM and lifecycle
-stage) and the saved segments staff define by rules."""
+"""Segments: the nightly scores of every member (RFM and lifecycle stage) and the saved
+segments staff define by rules."""
 
 from __future__ import annotations
 

@@ -1,0 +1,19 @@
+"""Signals the members app sends, so the apps above it (promotions: referrals, activity
+bonuses) can react to what happens to members without ``members`` importing them.
+
+Both are sent inside the service's transaction, after its writes: a receiver's writes
+commit or roll back with them. Receivers stay thin and call their own app's services.
+"""
+
+from django.dispatch import Signal
+
+# A member was enrolled (``members.services.member_create``), by any channel.
+# Arguments: ``member`` (the new Member), ``referrer`` (the Member whose referral code was
+# given, or None), ``channel`` (``Member.Channel``), ``ip`` (the client's address or None),
+# ``device_id`` (an opaque id of the device or till, or "").
+member_enrolled = Signal()
+
+# A member's profile changed (``members.services.member_update_profile``).
+# Arguments: ``member`` (the Member, as saved), ``changed`` (the field names that changed),
+# ``before`` (field name -> the value before, JSON-friendly).
+profile_updated = Signal()
