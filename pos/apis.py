@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -31,6 +32,7 @@ from pos.services.purchases import (
     purchase_return_record,
 )
 from pos.services.redemption import reward_redeem_at_till
+from promotions.selectors import promotion_public_body, promotions_running
 from rewards.selectors import rewards_for_member, voucher_find
 from tiers.selectors import tier_progress, tiers_ordered
 
@@ -246,8 +248,10 @@ class ProgramApi(PosApiView):
                     }
                     for tier in tiers_ordered()
                 ],
-                # Promotions arrive with their capability; none run until then.
-                "promotions": [],
+                "promotions": [
+                    promotion_public_body(promotion)
+                    for promotion in promotions_running(at=timezone.now())
+                ],
             }
         )
 
@@ -418,6 +422,12 @@ class VoucherUseSerializer(serializers.Serializer):
     discount = serializers.CharField()
 
 
+class PromotionAwardSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    points = serializers.IntegerField(help_text="Points this promotion added to the purchase.")
+
+
 class TransactionResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     external_id = serializers.CharField(allow_null=True)
@@ -433,6 +443,7 @@ class TransactionResultSerializer(serializers.Serializer):
     tier = TierRefSerializer()
     tier_changed = serializers.BooleanField()
     vouchers = VoucherUseSerializer(many=True)
+    promotions = PromotionAwardSerializer(many=True)
 
 
 class QuoteResultSerializer(TransactionResultSerializer):

@@ -28,6 +28,12 @@ from members.selectors import earn_category_multipliers, member_find, program_ca
 from members.services import points as ledger
 from pos.services import purchases_sql
 from pos.services.idempotency import Outcome, replay, request_hash, run_idempotent
+from promotions.selectors import promotion_awards_body, promotions_running
+from promotions.services import (
+    PromotionOutcome,
+    promotion_awards_record,
+    promotions_for_purchase,
+)
 from rewards.services import (
     VoucherApplication,
     vouchers_consume_locked,
@@ -88,6 +94,7 @@ class Plan:
     tier: Tier
     items: list[dict]
     vouchers: VoucherApplication = field(default_factory=VoucherApplication)
+    promotions: PromotionOutcome | None = None
 
 
 def earn_points(
@@ -195,6 +202,7 @@ def purchase_plan(
     account: PointAccount | None = None,
     tier: Tier | None = None,
     lock_vouchers: bool = False,
+    store: Store | None = None,
 ) -> Plan:
     """Validate and compute a purchase without writing. ``account`` is the locked account
     when recording; a quote reads it unlocked; a purchase that redeems nothing needs none
@@ -247,6 +255,22 @@ def purchase_plan(
         multiplier=tier.multiplier,
         category_multipliers=earn_category_multipliers() if items else {},
     )
+    promotions = None
+    running = promotions_running(at=occurred_at)
+    if running:
+        promotions = promotions_for_purchase(
+            member=member,
+            tier=tier,
+            store=store,
+            items=items,
+            amount_due=amount_due,
+            total_amount=data.total_amount,
+            occurred_at=occurred_at,
+            base_points=points,
+            program=program,
+            running=running,
+        )
+        points += promotions.points
     return Plan(
         member=member,
         occurred_at=occurred_at,
@@ -260,6 +284,7 @@ def purchase_plan(
         tier=tier,
         items=items,
         vouchers=vouchers,
+        promotions=promotions,
     )
 
 
@@ -281,7 +306,7 @@ def purchase_quote(*, store: Store, data: PurchaseInput) -> dict:
     program = program_cached()
     member = _member(data.member)
     account = PointAccount.objects.get(pk=member.pk)
-    plan = purchase_plan(data=data, program=program, member=member, account=account)
+    plan = purchase_plan(data=data, program=program, member=member, account=account, store=store)
     status = "available" if _matures_on_or_before_today(plan, program) else "pending"
     if not plan.points_earned:
         status = "available"
@@ -331,6 +356,7 @@ def _result(plan: Plan, *, purchase_id, available: int, pending: int, status: st
             {"code": voucher.code, "discount": money(off)}
             for voucher, off in zip(plan.vouchers.vouchers, plan.vouchers.discounts, strict=True)
         ],
+        "promotions": promotion_awards_body(plan.promotions) if plan.promotions else [],
     }
 
 
@@ -346,7 +372,9 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
         member = Member(pk=row[0], card_number=row[1], status=row[2])
         if member.is_blocked:
             raise DomainError("member_blocked", _("This membership is blocked."))
-        plan = purchase_plan(data=data, program=program, member=member, tier=tier_from_id(row[3]))
+        plan = purchase_plan(
+            data=data, program=program, member=member, tier=tier_from_id(row[3]), store=store
+        )
     except DomainError:
         # A retry of a request that succeeded before gets its first answer, even if the
         # member was blocked since or the time is now past the back-dating limit.
@@ -360,6 +388,8 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
     matures_on = earned_on + timedelta(days=program.pending_days)
     if plan.points_earned and matures_on <= timezone.localdate():
         return None
+    if plan.promotions is not None and plan.promotions.awards:
+        return None  # the awards are recorded (caps, reports) by the general path
     body = _result(
         plan,
         purchase_id=None,
@@ -419,7 +449,12 @@ def _recorded_elsewhere(external_id: str) -> DomainError:
 def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict:
     member, account = _member_and_locked_account(data.member)
     plan = purchase_plan(
-        data=data, program=program, member=member, account=account, lock_vouchers=True
+        data=data,
+        program=program,
+        member=member,
+        account=account,
+        lock_vouchers=True,
+        store=store,
     )
     if Purchase.objects.filter(store=store, external_id=data.external_id).exists():
         raise _recorded_elsewhere(data.external_id)
@@ -447,6 +482,8 @@ def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict
         program=program,
         today=timezone.localdate(),
     )
+    if plan.promotions is not None and plan.promotions.awards:
+        promotion_awards_record(purchase=purchase, outcome=plan.promotions)
     pending = credit is not None and credit.lot.status == "pending"
     move = tier_upgrade_for_purchase_locked(purchase=purchase)
     body = _result(
