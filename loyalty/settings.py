@@ -197,6 +197,10 @@ if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", POS_API_THROTTLE_RAT
     raise ImproperlyConfigured(
         f"POS_API_THROTTLE_RATE={POS_API_THROTTLE_RATE!r}: use requests/period, e.g. 1000/min."
     )
+# Behind N reverse proxies, the client's IP is the N-th address from the right of
+# X-Forwarded-For (read by allauth and the referral checks).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.get_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
 # Campaigns. Links in messages (unsubscribe, the card) start with LOYALTY_SITE_URL: by
 # default the first allowed host over HTTPS (the dev server in debug).
 _SITE_HOST = next((h.lstrip(".") for h in ALLOWED_HOSTS if h not in ("*", "testserver")), "")

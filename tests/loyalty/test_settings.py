@@ -113,6 +113,11 @@ def test_production_values_turn_on_the_security_settings(tmp_path):
         ({"ACCOUNT_EMAIL_VERIFICATION": "sometimes"}, "ACCOUNT_EMAIL_VERIFICATION"),
         ({"POS_API_THROTTLE_RATE": "lots"}, "POS_API_THROTTLE_RATE"),
         ({"LOYALTY_RULES_CACHE_SECONDS": "-1"}, "LOYALTY_RULES_CACHE_SECONDS"),
+        ({"ALLAUTH_TRUSTED_PROXY_COUNT": "two"}, "ALLAUTH_TRUSTED_PROXY_COUNT"),
+        ({"CAMPAIGNS_SMS_QUIET_HOURS": "9pm-8am"}, "CAMPAIGNS_SMS_QUIET_HOURS"),
+        ({"SMS_BACKEND": "campaigns.channels.sms.HttpBackend"}, "SMS_HTTP_URL"),
+        ({"LOYALTY_SITE_URL": "loyalty.example.com"}, "LOYALTY_SITE_URL"),
+        ({"CAMPAIGNS_APPROVAL_THRESHOLD": "-5"}, "CAMPAIGNS_APPROVAL_THRESHOLD"),
     ],
 )
 def test_bad_value_fails_loudly_at_start_naming_the_variable(env, complaint, tmp_path):
