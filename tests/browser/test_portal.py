@@ -7,10 +7,15 @@ URLs, element names and ids, and ``data-testid`` attributes.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from members.models import Member, User
+from promotions.models import Promotion
+from rewards.models import Reward
 
 pytestmark = [
     pytest.mark.browser,
@@ -109,9 +114,36 @@ def test_pages_fit_a_phone_screen(new_page):
         assert size["scrollWidth"] <= size["innerWidth"], (url, size)
         assert size["scrollWidth"] <= size["clientWidth"], (url, size)
 
+    Reward.objects.create(
+        code="giam-50k",
+        kind="amount",
+        name="Giảm 50.000đ cho hóa đơn từ 200.000đ tại mọi cửa hàng",
+        points_cost=500,
+        discount_amount=Decimal("50000"),
+    )
+    Promotion.objects.create(
+        code="x2",
+        name="Nhân đôi điểm cuối tuần cho mọi hóa đơn",
+        kind="multiplier",
+        multiplier=Decimal("2"),
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1),
+    )
     member_page = new_page()
     sign_up(member_page)
-    for url in ("/me/", "/me/profile/"):
+    for url in (
+        "/me/",
+        "/me/profile/",
+        "/me/points/",
+        "/me/consents/",
+        "/me/tier/",
+        "/me/rewards/",
+        "/me/rewards/vouchers/",
+        "/me/referrals/",
+        "/me/promotions/",
+        "/me/promotions/reviews/",
+        "/me/messages/",
+    ):
         member_page.goto(url)
         assert _path(member_page) == url
         size = fits_phone(member_page)
