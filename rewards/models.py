@@ -15,9 +15,9 @@ from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.localised import LocalisedTextMixin
 from rewards.codes import voucher_code_display
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -66,7 +66,7 @@ def _discount_constraints(prefix: str) -> list[models.CheckConstraint]:
     ]
 
 
-class Reward(models.Model):
+class Reward(LocalisedTextMixin, models.Model):
     """Something in the catalogue. Managed by programme admins and marketers; the stock
     counter (``stock_issued``) moves only through the services, under a row lock."""
 
@@ -195,23 +195,9 @@ class Reward(models.Model):
     def __str__(self):
         return self.name
 
-    def _local(self, field: str) -> str:
-        english = getattr(self, f"{field}_en")
-        if english and (get_language() or "").startswith("en"):
-            return english
-        return getattr(self, field)
-
-    @property
-    def name_local(self) -> str:
-        return self._local("name")
-
-    @property
-    def description_local(self) -> str:
-        return self._local("description")
-
     @property
     def terms_local(self) -> str:
-        return self._local("terms")
+        return self.localised("terms")
 
 
 class RewardTierPrice(models.Model):

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from loyalty.localised import LocalisedTextMixin
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -30,7 +31,7 @@ def _empty_list() -> list:
     return []
 
 
-class Promotion(models.Model):
+class Promotion(LocalisedTextMixin, models.Model):
     """An earning boost that runs from ``starts_at`` to ``ends_at``, on the listed days of
     the week and between the listed local hours (the programme's time zone), for the
     listed tiers, segment, stores, categories and SKUs (empty: no restriction).
@@ -224,20 +225,6 @@ class Promotion(models.Model):
                 errors[field] = [_("A list of non-empty texts.")]
         if errors:
             raise ValidationError(errors)
-
-    def _local(self, field: str) -> str:
-        english = getattr(self, f"{field}_en")
-        if english and (get_language() or "").startswith("en"):
-            return english
-        return getattr(self, field)
-
-    @property
-    def name_local(self) -> str:
-        return self._local("name")
-
-    @property
-    def description_local(self) -> str:
-        return self._local("description")
 
     @property
     def has_item_restriction(self) -> bool:
