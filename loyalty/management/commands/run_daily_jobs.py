@@ -1,15 +1,7 @@
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError
 
 from loyalty import daily
-
-
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--today {value!r} is not a date in YYYY-MM-DD form.") from None
+from loyalty.management.daily_command import iso_date
 
 
 class Command(BaseCommand):
@@ -19,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--today", type=_iso_date, help="YYYY-MM-DD; default: today")
+        parser.add_argument("--today", type=iso_date, help="YYYY-MM-DD; default: today")
 
     def handle(self, *args, today=None, **options):
         run = daily.run_daily_jobs(today=today)

@@ -1,29 +1,11 @@
-from datetime import date
-
-from django.core.management.base import BaseCommand, CommandError
-
-from loyalty import daily
+from loyalty.management.daily_command import DailyJobCommand
 from tiers.services import tiers_recalculate
 
 
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--today {value!r} is not a date in YYYY-MM-DD form.") from None
-
-
-class Command(BaseCommand):
+class Command(DailyJobCommand):
     help = (
         "Recompute every member's tier for a day (the nightly job, in the programme's time "
         "zone) and print the counts. Safe to repeat: a second run the same day changes nothing."
     )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--today", type=_iso_date, help="YYYY-MM-DD; default: today")
-
-    def handle(self, *args, today=None, **options):
-        today = today or daily.local_today()
-        counts = tiers_recalculate(today=today)
-        summary = " ".join(f"{key}={value}" for key, value in counts.items())
-        self.stdout.write(f"{today} tiers: {summary}")
+    label = "tiers"
+    job = staticmethod(tiers_recalculate)
