@@ -3,21 +3,18 @@ released together by a barrier."""
 
 from __future__ import annotations
 
-import threading
-import traceback
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
-from loyalty.errors import DomainError
 from members.models import PointAccount, PointEntry, PointLot, Purchase
 from members.selectors import ledger_discrepancies, program_get
 from members.services.points import points_grant
 from pos.models import IdempotencyRecord
 from pos.services.purchases import PurchaseInput, purchase_record
+from tests import concurrency
 
 pytestmark = [
     pytest.mark.postgres,
@@ -26,31 +23,11 @@ pytestmark = [
 
 
 def run_together(count: int, work) -> list[tuple[str, object]]:
-    """Run ``work(i)`` in ``count`` threads started at the same moment. Each result is
-    ("ok", value), ("refused", DomainError code) or ("crashed", traceback)."""
-    barrier = threading.Barrier(count, timeout=60)
-    results: list[tuple[str, object] | None] = [None] * count
-
-    def runner(i: int):
-        try:
-            barrier.wait()
-            results[i] = ("ok", work(i))
-        except DomainError as exc:
-            results[i] = ("refused", exc.code)
-        except BaseException as exc:  # reported by the assertion below, not lost in a thread
-            results[i] = ("crashed", "".join(traceback.format_exception(exc)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    crashed = [result for result in results if result is None or result[0] == "crashed"]
-    assert crashed == []
-    return results  # type: ignore[return-value]
+    """``tests.concurrency.run_together``, with a refusal given as its error code."""
+    return [
+        (kind, value.code if kind == "refused" else value)
+        for kind, value in concurrency.run_together(count, work)
+    ]
 
 
 def assert_ledger_clean():

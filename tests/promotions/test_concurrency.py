@@ -3,18 +3,15 @@ a staff approval, pays each referral once; joins through one code are counted on
 
 from __future__ import annotations
 
-import threading
-import traceback
-
 import pytest
 import time_machine
-from django.db import connection
 
 from loyalty.errors import DomainError
 from members.models import PointEntry
 from members.selectors import ledger_discrepancies
 from promotions.models import Referral
 from promotions.services import referral_approve, referrals_pay_due
+from tests.concurrency import run_together
 from tests.factories import MemberFactory
 from tests.promotions.conftest import (
     available,
@@ -28,29 +25,6 @@ from tests.promotions.conftest import (
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work) -> list:
-    barrier = threading.Barrier(count, timeout=60)
-    results: list = [None] * count
-
-    def runner(i: int):
-        try:
-            barrier.wait()
-            results[i] = ("ok", work(i))
-        except BaseException as exc:
-            results[i] = ("crashed", "".join(traceback.format_exception(exc)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    assert [r for r in results if r is None or r[0] == "crashed"] == []
-    return results
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@ together by a barrier. Stock never oversold, per-member limits hold, a voucher i
 
 from __future__ import annotations
 
-import threading
-import traceback
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
-from loyalty.errors import DomainError
 from members.models import PointAccount, PointEntry
 from members.selectors import ledger_discrepancies
 from rewards.models import PartnerCode, Reward, Voucher
@@ -21,6 +18,7 @@ from rewards.services import (
     vouchers_consume_locked,
     vouchers_for_purchase,
 )
+from tests.concurrency import run_together
 from tests.factories import MemberFactory, PurchaseFactory
 from tests.rewards.conftest import give_points, make_reward
 
@@ -28,33 +26,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def run_together(count: int, work) -> list[tuple[str, object]]:
-    """Run ``work(i)`` in ``count`` threads started at the same moment. Each result is
-    ("ok", value) or ("refused", DomainError); anything else fails the test."""
-    barrier = threading.Barrier(count, timeout=60)
-    results: list[tuple[str, object] | None] = [None] * count
-
-    def runner(i: int):
-        try:
-            barrier.wait()
-            results[i] = ("ok", work(i))
-        except DomainError as exc:
-            results[i] = ("refused", exc)
-        except BaseException as exc:  # reported by the assertion below, not lost in a thread
-            results[i] = ("crashed", "".join(traceback.format_exception(exc)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    assert [r for r in results if r is None or r[0] == "crashed"] == []
-    return results  # type: ignore[return-value]
 
 
 def outcomes(results):
