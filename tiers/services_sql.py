@@ -2,18 +2,28 @@
 
 Plain SQL that PostgreSQL and SQLite (3.33+, for ``UPDATE ... FROM``) both run, so the same
 code is tested on both. The tier table is passed in as a ``VALUES`` list (a snapshot read
-once per run, or the thresholds a what-if proposes), so every chunk of a run compares against
-the same thresholds.
+once per run, or the thresholds a what-if proposes), so the whole run compares against the
+same thresholds.
 
-The recalculation goes in chunks of member ids, one transaction each: the per-member decision
-(aggregate over the window, qualified tier, current tier, the rules) is computed once into a
-temporary table, where PostgreSQL can use parallel workers; the history rows are inserted from
-it, then only the members whose tier changes are updated and the missing rows inserted.
+The recalculation goes in two steps (see ``bench/tiers`` for the figures):
+
+1. *Decide*, in one statement over every member: the aggregate over the window, the
+   qualified tier, the tier held and the rules give each member's new tier into a temporary
+   table. Purchases are stored in time order, so any subset of members is spread over the
+   whole table: one pass over it, where PostgreSQL can use parallel workers (a ``CREATE
+   TABLE ... AS`` may; an ``UPDATE`` may not), is far cheaper than one per chunk of members.
+   No row is locked meanwhile: purchases and staff go on changing tiers.
+2. *Write* only the changes, in chunks of member ids, one short transaction each. A member's
+   tier row is changed only if it still holds what the decision read (tier, kept until,
+   locked until); one that a purchase or staff changed since keeps that change (the next
+   night decides again). Each history row is written from the row actually changed.
 """
 
 from __future__ import annotations
 
 import calendar
+import logging
+import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -24,7 +34,10 @@ from django.utils import timezone
 from members.models import Member, Purchase
 from tiers.models import MemberTier, TierChange, TierPolicy
 
-CHUNK = 50_000
+logger = logging.getLogger(__name__)
+
+CHUNK = 100_000  # member ids per write transaction
+WORK_MEM = "256MB"  # PostgreSQL, for the decision: the per-member aggregate stays in memory
 
 MEMBER = Member._meta.db_table
 PURCHASE = Purchase._meta.db_table
@@ -79,21 +92,31 @@ def _qualified_sql(
     ranged = lo is not None
     purchase_range = "member_id BETWEEN %s AND %s AND " if ranged else ""
     member_range = "WHERE m.id BETWEEN %s AND %s" if ranged else ""
+    # The qualified rank as a CASE over the thresholds, highest rank first: an expression
+    # per member rather than a subquery over ``t`` per member.
+    ranks = sorted(thresholds, key=lambda t: t.rank, reverse=True)
+    qualify = " ".join(
+        ["WHEN COALESCE(agg.spend, 0) >= CAST(%s AS NUMERIC) AND COALESCE(agg.n, 0) >= %s THEN %s"]
+        * len(ranks)
+    )
+    if connection.vendor == "postgresql":
+        # Summed as whole cents in BIGINT (exact: amounts have two decimals): an integer
+        # aggregate state is half the size of a NUMERIC one and the hash aggregate over
+        # every member's purchases runs faster.
+        spend = "SUM(CAST((total_amount - returned_amount) * 100 AS BIGINT)) / 100"
+    else:
+        spend = "SUM(total_amount - returned_amount)"
     sql = f"""
         {tiers},
         agg AS (
-            SELECT member_id, SUM(total_amount - returned_amount) AS spend,
+            SELECT member_id, {spend} AS spend,
                    SUM(CASE WHEN returned_amount < total_amount THEN 1 ELSE 0 END) AS n
             FROM {PURCHASE}
             WHERE {purchase_range}occurred_at >= %s AND occurred_at < %s
             GROUP BY member_id
         ),
         q AS (
-            SELECT m.id AS member_id,
-                   COALESCE((SELECT t.rnk FROM t
-                             WHERE t.min_spend <= COALESCE(agg.spend, 0)
-                               AND t.min_purchases <= COALESCE(agg.n, 0)
-                             ORDER BY t.rnk DESC LIMIT 1), %s) AS q_rank
+            SELECT m.id AS member_id, CASE {qualify} ELSE %s END AS q_rank
             FROM {MEMBER} m LEFT JOIN agg ON agg.member_id = m.id
             {member_range}
         )
@@ -101,6 +124,8 @@ def _qualified_sql(
     if ranged:
         params += [lo, hi]
     params += [ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
+    for t in ranks:
+        params += [str(t.min_spend), t.min_purchases, t.rank]
     params.append(entry_rank)
     if ranged:
         params += [lo, hi]
@@ -121,6 +146,8 @@ _DOWNGRADE_TO = {
     TierPolicy.Downgrade.TO_QUALIFIED: "q.q_rank",
 }
 
+_REASON_COUNT = {"initial": "initial", "upgrade": "upgraded", "downgrade": "downgraded"}
+
 
 def recalculate(
     *,
@@ -136,68 +163,58 @@ def recalculate(
     bounds = Member.objects.aggregate(lo=Min("id"), hi=Max("id"))
     if bounds["lo"] is None:
         return counts
-    for lo in range(bounds["lo"], bounds["hi"] + 1, CHUNK):
-        hi = min(lo + CHUNK - 1, bounds["hi"])
-        with transaction.atomic():
-            chunk = _recalculate_range(
-                lo,
-                hi,
-                thresholds=thresholds,
-                policy=policy,
-                today=today,
-                retained_until=retained_until,
-                start=start,
-                end=end,
-                now=now,
-            )
-        for key, value in chunk.items():
-            counts[key] += value
+    started = clock.perf_counter()
+    with transaction.atomic():
+        examined, planned = _decide(thresholds, policy, today, start, end)
+    decided = clock.perf_counter()
+    logger.info(
+        "tiers %s: %d members decided, %d to change, in %.1f s",
+        today,
+        examined,
+        planned,
+        decided - started,
+    )
+    counts["examined"] = examined
+    if planned:
+        for lo in range(bounds["lo"], bounds["hi"] + 1, CHUNK):
+            hi = min(lo + CHUNK - 1, bounds["hi"])
+            with transaction.atomic():
+                written = _write_range(lo, hi, today=today, retained_until=retained_until, now=now)
+            for reason, n in written.items():
+                counts[_REASON_COUNT[reason]] += n
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {CALC}")
+    changed = counts["initial"] + counts["upgraded"] + counts["downgraded"]
+    counts["unchanged"] = examined - changed
+    logger.info(
+        "tiers %s: %d changes written in %.1f s", today, changed, clock.perf_counter() - decided
+    )
     return counts
 
 
-_REASON_COUNT = {
-    None: "unchanged",
-    "initial": "initial",
-    "upgrade": "upgraded",
-    "downgrade": "downgraded",
-}
-
-
-def _recalculate_range(
-    lo: int,
-    hi: int,
-    *,
-    thresholds: list[Threshold],
-    policy: str,
-    today: date,
-    retained_until: date,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-) -> dict[str, int]:
-    ops = connection.ops
-    day = ops.adapt_datefield_value(today)
-    kept = ops.adapt_datefield_value(retained_until)
-    at = ops.adapt_datetimefield_value(now)
-    cte, params = _qualified_sql(thresholds, start, end, lo=lo, hi=hi)
+def _decide(
+    thresholds: list[Threshold], policy: str, today: date, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Fill the temporary table ``CALC``: one row per member with the tier row as read, the
+    new tier and why (reason NULL: no change). Returns (members, changes)."""
+    day = connection.ops.adapt_datefield_value(today)
+    cte, params = _qualified_sql(thresholds, start, end)
     downgrade_to = _DOWNGRADE_TO[policy]
+    postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        if connection.features.has_select_for_update:
-            # The rows this chunk may change stay as read until it commits.
-            cursor.execute(
-                f"SELECT member_id FROM {MEMBER_TIER} WHERE member_id BETWEEN %s AND %s FOR UPDATE",
-                [lo, hi],
-            )
+        if postgres:
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute(f"DROP TABLE IF EXISTS {CALC}")
-        # One row per member of the chunk: the tier it holds, the tier it gets and why
-        # (reason NULL: no change). A lock (today < locked_until) stops downgrades;
-        # an upgrade the member qualifies for still happens.
+        # A lock (today < locked_until) stops downgrades; an upgrade the member qualifies
+        # for still happens.
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE {CALC} AS
             WITH {cte},
             d AS (
                 SELECT q.member_id, mt.tier_id AS from_tier_id, cur.rnk AS cur_rank,
+                       mt.retained_until AS read_retained_until,
+                       mt.locked_until AS read_locked_until,
                        CASE
                            WHEN mt.member_id IS NULL THEN q.q_rank
                            WHEN q.q_rank > cur.rnk THEN q.q_rank
@@ -212,6 +229,7 @@ def _recalculate_range(
                 LEFT JOIN t cur ON cur.id = mt.tier_id
             )
             SELECT d.member_id, d.from_tier_id, nt.id AS to_tier_id,
+                   d.read_retained_until, d.read_locked_until,
                    CASE
                        WHEN d.from_tier_id IS NULL THEN 'initial'
                        WHEN d.new_rank > d.cur_rank THEN 'upgrade'
@@ -221,37 +239,121 @@ def _recalculate_range(
             """,
             [*params, day, day],
         )
-        cursor.execute(f"SELECT reason, COUNT(*) FROM {CALC} GROUP BY reason")
-        counts = {_REASON_COUNT[reason]: n for reason, n in cursor.fetchall()}
-        counts["examined"] = sum(counts.values())
         cursor.execute(
-            f"""
-            INSERT INTO {CHANGE} (member_id, from_tier_id, to_tier_id, reason, at, actor_id,
-                                  note)
-            SELECT member_id, from_tier_id, to_tier_id, reason, %s, NULL, ''
-            FROM {CALC} WHERE reason IS NOT NULL
-            """,
-            [at],
+            f"CREATE INDEX {CALC}_changes ON {CALC} (member_id) WHERE reason IS NOT NULL"
         )
-        cursor.execute(
-            f"""
-            UPDATE {MEMBER_TIER}
-            SET tier_id = c.to_tier_id, since = %s, retained_until = %s, updated_at = %s
-            FROM (SELECT member_id, to_tier_id FROM {CALC}
-                  WHERE reason IN ('upgrade', 'downgrade')) AS c
-            WHERE {MEMBER_TIER}.member_id = c.member_id
-            """,
-            [day, kept, at],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO {MEMBER_TIER} (member_id, tier_id, since, retained_until, locked_until,
-                                       updated_at)
-            SELECT member_id, to_tier_id, %s, %s, NULL, %s
-            FROM {CALC} WHERE reason = 'initial'
-            ON CONFLICT (member_id) DO NOTHING
-            """,
-            [day, kept, at],
-        )
-        cursor.execute(f"DROP TABLE {CALC}")
-    return counts
+        if postgres:
+            cursor.execute(f"ANALYZE {CALC}")  # temporary tables get no autovacuum
+        cursor.execute(f"SELECT COUNT(*), COUNT(reason) FROM {CALC}")
+        examined, planned = cursor.fetchone()
+    return examined, planned
+
+
+def _write_range(lo: int, hi: int, *, today: date, retained_until: date, now: datetime) -> dict:
+    """Apply the changes decided for members with ids in [lo, hi]: the tier rows still as
+    read are changed, the missing ones inserted, a history row for each. Returns reason ->
+    rows written."""
+    ops = connection.ops
+    day = ops.adapt_datefield_value(today)
+    kept = ops.adapt_datefield_value(retained_until)
+    at = ops.adapt_datetimefield_value(now)
+    # The row still holds what the decision read.
+    as_read = f"""
+        {MEMBER_TIER}.member_id = c.member_id AND {MEMBER_TIER}.tier_id = c.from_tier_id
+        AND {MEMBER_TIER}.retained_until = c.read_retained_until
+        AND ({MEMBER_TIER}.locked_until = c.read_locked_until
+             OR ({MEMBER_TIER}.locked_until IS NULL AND c.read_locked_until IS NULL))
+    """
+    moves = "c.member_id BETWEEN %s AND %s AND c.reason IN ('upgrade', 'downgrade')"
+    initial = "c.member_id BETWEEN %s AND %s AND c.reason = 'initial'"
+    history = f"{CHANGE} (member_id, from_tier_id, to_tier_id, reason, at, actor_id, note)"
+    written: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement each: the rows changed (locked as they are; a row a concurrent
+            # transaction changed is checked again as it now is) give the history rows.
+            cursor.execute(
+                f"""
+                WITH u AS (
+                    UPDATE {MEMBER_TIER}
+                    SET tier_id = c.to_tier_id, since = %s, retained_until = %s,
+                        updated_at = %s
+                    FROM {CALC} AS c
+                    WHERE {moves} AND {as_read}
+                    RETURNING c.member_id, c.from_tier_id, c.to_tier_id, c.reason
+                ), h AS (
+                    INSERT INTO {history}
+                    SELECT member_id, from_tier_id, to_tier_id, reason, %s, NULL, '' FROM u
+                    RETURNING reason
+                )
+                SELECT reason, COUNT(*) FROM h GROUP BY reason
+                """,
+                [day, kept, at, lo, hi, at],
+            )
+            written.update(cursor.fetchall())
+            cursor.execute(
+                f"""
+                WITH i AS (
+                    INSERT INTO {MEMBER_TIER} (member_id, tier_id, since, retained_until,
+                                               locked_until, updated_at)
+                    SELECT c.member_id, c.to_tier_id, %s, %s, NULL, %s
+                    FROM {CALC} AS c WHERE {initial}
+                    ON CONFLICT (member_id) DO NOTHING
+                    RETURNING member_id, tier_id
+                )
+                INSERT INTO {history}
+                SELECT member_id, NULL, tier_id, 'initial', %s, NULL, '' FROM i
+                """,
+                [day, kept, at, lo, hi, at],
+            )
+            written["initial"] = cursor.rowcount
+        else:
+            # SQLite: one writer at a time, so the rows read stay as read until the commit.
+            cursor.execute(
+                f"""
+                SELECT c.reason, COUNT(*) FROM {CALC} AS c JOIN {MEMBER_TIER} ON {as_read}
+                WHERE {moves} GROUP BY c.reason
+                """,
+                [lo, hi],
+            )
+            written.update(cursor.fetchall())
+            cursor.execute(
+                f"""
+                INSERT INTO {history}
+                SELECT c.member_id, c.from_tier_id, c.to_tier_id, c.reason, %s, NULL, ''
+                FROM {CALC} AS c JOIN {MEMBER_TIER} ON {as_read}
+                WHERE {moves}
+                """,
+                [at, lo, hi],
+            )
+            cursor.execute(
+                f"""
+                UPDATE {MEMBER_TIER}
+                SET tier_id = c.to_tier_id, since = %s, retained_until = %s, updated_at = %s
+                FROM {CALC} AS c
+                WHERE {moves} AND {as_read}
+                """,
+                [day, kept, at, lo, hi],
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO {history}
+                SELECT c.member_id, NULL, c.to_tier_id, 'initial', %s, NULL, ''
+                FROM {CALC} AS c
+                WHERE {initial}
+                  AND NOT EXISTS (SELECT 1 FROM {MEMBER_TIER} WHERE member_id = c.member_id)
+                """,
+                [at, lo, hi],
+            )
+            written["initial"] = cursor.rowcount
+            cursor.execute(
+                f"""
+                INSERT INTO {MEMBER_TIER} (member_id, tier_id, since, retained_until,
+                                           locked_until, updated_at)
+                SELECT c.member_id, c.to_tier_id, %s, %s, NULL, %s
+                FROM {CALC} AS c WHERE {initial}
+                ON CONFLICT (member_id) DO NOTHING
+                """,
+                [day, kept, at, lo, hi],
+            )
+    return written

@@ -409,3 +409,32 @@ def test_command_prints_the_counts(member, store):
         "2026-11-23 tiers: examined=1 initial=1 upgraded=0 downgraded=0 unchanged=0"
     )
     assert tier_code(member) == "bronze"
+
+
+def test_a_tier_changed_while_the_job_runs_keeps_that_change(
+    member, store, program_admin, monkeypatch
+):
+    from tiers.services import tier_set_manually
+
+    hold(member, "bronze", since=date(2026, 1, 5), retained_until=date(2027, 1, 31))
+    for amount in ("2000000", "2000000", "1000000"):
+        buy(member, store, amount)  # qualifies for silver
+    decide = services_sql._decide
+
+    def decide_then_staff_step_in(*args, **kwargs):
+        decided = decide(*args, **kwargs)
+        tier_set_manually(
+            member=member,
+            tier=tier("gold"),
+            reason="Set while the job was deciding",
+            acting_user=program_admin,
+            today=TODAY,
+        )
+        return decided
+
+    monkeypatch.setattr(services_sql, "_decide", decide_then_staff_step_in)
+    counts = recalc()
+
+    assert tier_code(member) == "gold"
+    assert (counts["upgraded"], counts["unchanged"]) == (0, 1)
+    assert list(TierChange.objects.values_list("reason", flat=True)) == ["manual"]
