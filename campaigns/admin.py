@@ -263,6 +263,20 @@ class CampaignAdminForm(forms.ModelForm):
             self.fields["holiday"].choices = [("", "---------"), *holiday_choices()]
             self.fields["holiday"].help_text = Campaign._meta.get_field("holiday").help_text
 
+    def clean(self):
+        cleaned = super().clean()
+        # What was spent is not a form field, so the model's constraint cannot see it here.
+        spent = {"budget_points": self.instance.spent_points}
+        spent["budget_vouchers"] = self.instance.spent_vouchers
+        for name, used in spent.items():
+            budget = cleaned.get(name)
+            if budget is not None and used and budget < used:
+                self.add_error(
+                    name,
+                    _("%(used)s are already spent: the budget cannot be lower.") % {"used": used},
+                )
+        return cleaned
+
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):

@@ -175,6 +175,8 @@ STORAGES = {
 }
 
 globals().update(env.get_email("EMAIL_URL"))
+# A mail server that hangs must not hold a campaign send past its claim (CAMPAIGNS_CLAIM_TIMEOUT).
+EMAIL_TIMEOUT = env.get_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = globals().get("DEFAULT_FROM_EMAIL", "Loyalty <noreply@localhost>")
 
 REST_FRAMEWORK = {

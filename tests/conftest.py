@@ -32,6 +32,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language (Vietnamese), whatever a request or
+    an ``activate`` in the test before left active in this thread."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_process_cache():
     """Each test starts with an empty in-process rules cache (``loyalty.cache``)."""
     from loyalty.cache import forget

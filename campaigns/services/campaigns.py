@@ -200,12 +200,19 @@ def campaign_pause(*, campaign: Campaign, acting_user: User | None) -> Campaign:
 
 
 def campaign_finish(*, campaign: Campaign, acting_user: User | None) -> Campaign:
-    """Stop creating sends for good (those created are still delivered)."""
+    """Stop creating sends for good (those created are still delivered). A paused campaign
+    cannot be ended: ending would deliver what it queued without the checks a resume makes;
+    left paused, nothing more goes out."""
     _require(acting_user, "campaigns.change_campaign", _("You may not end campaigns."))
     changed = Campaign.objects.filter(
-        pk=campaign.pk, state__in=[State.SCHEDULED, State.RUNNING, State.PAUSED]
+        pk=campaign.pk, state__in=[State.SCHEDULED, State.RUNNING]
     ).update(state=State.FINISHED, updated_by=acting_user, updated_at=timezone.now())
     if not changed:
+        if Campaign.objects.filter(pk=campaign.pk, state=State.PAUSED).exists():
+            raise DomainError(
+                "campaign_state",
+                _("A paused campaign sends nothing more; resume it first if it should end."),
+            )
         raise DomainError("campaign_state", _("This campaign is not under way."))
     campaign.state = State.FINISHED
     return campaign

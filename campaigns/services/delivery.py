@@ -312,10 +312,15 @@ def _process(send: Send, token: str, now: datetime) -> str:
     campaign, member = send.campaign, send.member
     if member.is_blocked:
         return _finish(send, token, Status.SKIPPED, now=now, reason=SkipReason.BLOCKED)
-    # Who may hear it now (consent is read again at every attempt: it may have changed).
+    # Who may hear it now (consent is read again at every attempt: it may have changed), on
+    # the channels the campaign still uses (a marketer may have turned one off while paused).
     changes = {}
+    in_use = set(campaign.channels)
     for code, status in _channel_statuses(send).items():
         if status != ChannelStatus.PENDING:
+            continue
+        if code not in in_use:
+            changes[Send.CHANNEL_FIELDS[code]] = ChannelStatus.NOT_USED
             continue
         channel = channel_get(code)
         if not channel.consented(member):
@@ -403,6 +408,9 @@ def send_process(*, send_id: int, token: str, now: datetime | None = None) -> st
     if send is None:
         return "lost"
     try:
+        # Renew the claim for this send: a chunk can outlast CAMPAIGNS_CLAIM_TIMEOUT while a
+        # provider is slow, and another worker must not take over the send in hand.
+        _set(send, token, claimed_at=timezone.now())
         if send.attempts > MAX_ATTEMPTS:
             _set(send, token, last_error="too many attempts")
             return _finish(send, token, Status.FAILED, now=now)

@@ -86,6 +86,13 @@ def campaigns_run_daily(*, today: date) -> dict:
     )
     created, failed = {}, []
     for campaign in due:
+        # A holiday sends to its whole audience on one day: like a one-off, it needs an
+        # approval if that audience has grown past the threshold (say, a widened segment).
+        # Birthdays and events reach a few members a day and are checked when scheduled.
+        if campaign.trigger == Campaign.Trigger.HOLIDAY and approval_needed(campaign):
+            logger.warning("campaign %s needs an approval: paused", campaign.code)
+            Campaign.objects.filter(pk=campaign.pk).update(state=State.PAUSED, updated_at=now)
+            continue
         try:
             with transaction.atomic():
                 created[campaign.code] = campaign_fan_out(campaign=campaign, today=today, now=now)

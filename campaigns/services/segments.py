@@ -83,7 +83,16 @@ def segment_update(
         segment.name = name.strip()
     if description is not None:
         segment.description = description.strip()
+    rules_before = segment.rules
     _clean(segment, segment.rules if rules is None else rules)
     segment.updated_by = acting_user
     segment.save(update_fields=["name", "description", "rules", "updated_by", "updated_at"])
+    if segment.rules != rules_before:
+        # An approval was for the audience as it was: the campaigns sending to this segment
+        # need one again (checked when they are scheduled and before a holiday send).
+        from campaigns.models import Campaign
+
+        Campaign.objects.filter(segment=segment, approved_at__isnull=False).update(
+            approved_at=None, approved_by=None
+        )
     return segment, segment_preview(segment.rules, today=today)

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from campaigns.models import Campaign, CampaignPolicy, ProgramDate, Send
 from campaigns.services import (
@@ -53,7 +54,7 @@ def test_scheduling_checks_the_campaign_first(marketer):
         by_sms=True,
         messages={"en": ("Hi {nmae}", "text", "")},
     )
-    with pytest.raises(Exception) as caught:
+    with translation.override("en"), pytest.raises(Exception) as caught:
         campaign_schedule(campaign=campaign, acting_user=marketer)
     text = " ".join(caught.value.messages)
     assert "no-such-day" in text
@@ -278,3 +279,74 @@ def test_the_tick_command_sends_a_one_off_that_is_due(django_capture_on_commit_c
         call_command("campaigns_tick", stdout=out)
     assert "one-off=1 delivery-tasks=1" in out.getvalue()
     assert Send.objects.get(member=member).status == "sent"
+
+
+def test_a_holiday_whose_audience_grew_past_the_threshold_waits_for_an_approval(
+    low_threshold, django_capture_on_commit_callbacks
+):
+    from tests.campaigns.campaign_helpers import run_campaigns_day
+
+    pause_defaults()
+    MemberFactory.create_batch(3)
+    campaign = make_campaign("tet-big", trigger=Campaign.Trigger.HOLIDAY, holiday="tet", days=7)
+
+    run_campaigns_day(date(2026, 2, 10), django_capture_on_commit_callbacks)
+
+    campaign.refresh_from_db()
+    assert campaign.state == "paused"
+    assert not Send.objects.filter(campaign=campaign).exists()
+
+
+def test_widening_a_segment_takes_the_approval_of_its_campaigns_away(program_admin, marketer):
+    from campaigns.services import segment_create, segment_update
+
+    segment, _preview = segment_create(
+        code="hcm",
+        name="HCM",
+        rules={"op": "and", "rules": [{"field": "province", "in": ["ho-chi-minh"]}]},
+        acting_user=marketer,
+    )
+    campaign = make_campaign(
+        "seg", state=Campaign.State.DRAFT, audience=Campaign.Audience.SEGMENT, segment=segment
+    )
+    campaign_approve(campaign=campaign, acting_user=program_admin)
+
+    segment_update(segment=segment, acting_user=marketer, name="Hồ Chí Minh")
+    assert Campaign.objects.get(pk=campaign.pk).approved_at is not None
+    segment_update(segment=segment, acting_user=marketer, rules={"op": "and", "rules": []})
+
+    assert Campaign.objects.get(pk=campaign.pk).approved_at is None
+
+
+def test_a_paused_campaign_cannot_be_ended_into_sending_its_queue(marketer):
+    from campaigns.services import campaign_finish
+
+    campaign = make_campaign("paused", state=Campaign.State.PAUSED)
+
+    with pytest.raises(DomainError) as caught:
+        campaign_finish(campaign=campaign, acting_user=marketer)
+
+    assert caught.value.code == "campaign_state"
+    assert Campaign.objects.get(pk=campaign.pk).state == "paused"
+
+
+def test_a_budget_below_what_was_spent_is_a_form_error_not_a_crash(client, program_admin):
+    campaign = make_campaign(
+        "spent",
+        state=Campaign.State.PAUSED,
+        reward_kind=Campaign.RewardKind.POINTS,
+        reward_points=10,
+        budget_points=100,
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(spent_points=90)
+    client.force_login(program_admin)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update(budget_points=50)
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "budget_points" in response.context["adminform"].form.errors
+    assert Campaign.objects.get(pk=campaign.pk).budget_points == 100
