@@ -224,7 +224,12 @@ def purchase_plan(
     if account is None and redeem:
         account = PointAccount.objects.get(pk=member.pk)
     vouchers = vouchers_for_purchase(
-        codes=data.voucher_codes, member=member, amount=data.total_amount, lock=lock_vouchers
+        codes=data.voucher_codes,
+        member=member,
+        amount=data.total_amount,
+        # An offline till syncing later: the voucher's dates are checked on the purchase's day.
+        today=timezone.localdate(occurred_at),
+        lock=lock_vouchers,
     )
     voucher_discount = vouchers.discount
     after_vouchers = data.total_amount - voucher_discount

@@ -45,7 +45,19 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, F, JSONField, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -230,11 +242,22 @@ def referral_record_join(
 # Payout
 
 
-def _qualifying(rules: ReferralProgram, *, referee_id, window_ends_at):
-    """The new member's purchases that qualify, first first (module docstring)."""
+# A sale rung up just before the enrolment at the till counts; a purchase from before the
+# member joined (back-dated from an offline till, or imported history) does not.
+JOINED_SLACK = timedelta(days=1)
+
+
+def _qualifying(rules: ReferralProgram, *, referee_id, window_ends_at, joined_at):
+    """The new member's purchases that qualify, first first (module docstring): from a day
+    before joining (``JOINED_SLACK``) to the end of the window."""
+    if isinstance(joined_at, OuterRef):
+        earliest = ExpressionWrapper(joined_at - JOINED_SLACK, output_field=DateTimeField())
+    else:
+        earliest = joined_at - JOINED_SLACK
     return (
         Purchase.objects.filter(
             member_id=referee_id,
+            occurred_at__gte=earliest,
             occurred_at__lt=window_ends_at,
             returned_amount__lt=F("total_amount"),
         )
@@ -306,7 +329,10 @@ def _settle(
         if referral is None or referral.status != wanted:
             return "skipped"
         purchase = _qualifying(
-            rules, referee_id=referral.referee_id, window_ends_at=referral.window_ends_at
+            rules,
+            referee_id=referral.referee_id,
+            window_ends_at=referral.window_ends_at,
+            joined_at=referral.joined_at,
         ).first()
         if purchase is None or not _matured(purchase, program, today):
             return "waiting"
@@ -414,7 +440,10 @@ def _expire(*, today: date, rules: ReferralProgram, program: Program) -> int:
     now = timezone.now()
     deadline = _local_midnight(today - timedelta(days=program.backdate_days))
     qualifying = _qualifying(
-        rules, referee_id=OuterRef("referee_id"), window_ends_at=OuterRef("window_ends_at")
+        rules,
+        referee_id=OuterRef("referee_id"),
+        window_ends_at=OuterRef("window_ends_at"),
+        joined_at=OuterRef("joined_at"),
     )
     rows = (
         Referral.objects.filter(status=Status.PENDING, window_ends_at__lte=deadline)
@@ -452,7 +481,10 @@ def referrals_pay_due(*, today: date) -> dict:
     cutoff = _local_midnight(today - timedelta(days=program.pending_days - 1))
     first_at = Subquery(
         _qualifying(
-            rules, referee_id=OuterRef("referee_id"), window_ends_at=OuterRef("window_ends_at")
+            rules,
+            referee_id=OuterRef("referee_id"),
+            window_ends_at=OuterRef("window_ends_at"),
+            joined_at=OuterRef("joined_at"),
         ).values("occurred_at")[:1]
     )
     due = list(

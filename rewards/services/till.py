@@ -113,7 +113,8 @@ def vouchers_for_purchase(
 ) -> VoucherApplication:
     """Check the codes of a purchase of ``amount`` by ``member`` and work out the discount:
     vouchers in the given order, each on what the ones before left to pay, in total never
-    more than ``amount``. ``lock=True`` (recording, inside the purchase's transaction)
+    more than ``amount``; a discount voucher with nothing left to take off is left unused
+    (not in the application). ``lock=True`` (recording, inside the purchase's transaction)
     locks the voucher rows until it commits; ``lock=False`` is a quote. Raises
     ``validation_error`` (the same code twice), ``voucher_invalid`` (unknown, someone else's,
     mistyped, or a partner voucher), ``voucher_used``, ``voucher_expired`` or
@@ -142,6 +143,8 @@ def vouchers_for_purchase(
         voucher = by_code.get(code)
         _check(voucher, code, member, amount, today)
         off = voucher_discount(voucher, left)
+        if off == 0 and voucher.kind in (Voucher.Kind.AMOUNT, Voucher.Kind.PERCENT):
+            continue  # the bill is paid already: the voucher stays the member's, unused
         left -= off
         application.vouchers.append(voucher)
         application.discounts.append(off)

@@ -434,3 +434,37 @@ def test_a_blocked_member_cannot_redeem(pos, member, support):
         422,
         "member_blocked",
     )
+
+
+def test_a_second_voucher_with_nothing_left_to_pay_stays_unused(pos, member):
+    reward = make_reward("giam-50k-any", min_spend=Decimal("0"))
+    first, second = voucher_for(member, reward), voucher_for(member, reward, key="2")
+
+    body = pos.purchase(sale(member, total="50000", voucher_codes=[first.code, second.code])).json()
+
+    assert body["vouchers"] == [{"code": first.code, "discount": "50000"}]
+    second.refresh_from_db()
+    assert second.status == "issued" and second.used_on is None
+
+
+def test_an_offline_till_syncing_later_checks_the_voucher_on_the_purchase_day(
+    pos, member, frozen_clock
+):
+    voucher = voucher_for(member)  # valid from today for 30 days, the last day included
+    last_day = NOW + timedelta(days=29)
+    frozen_clock.move_to(NOW + timedelta(days=31))  # synced two days after its last day
+
+    response = pos.purchase(
+        sale(member, occurred_at=last_day.isoformat(), voucher_codes=[voucher.code])
+    )
+
+    assert response.status_code == 201, response.content
+    before_issue = pos.purchase(
+        sale(
+            member,
+            "R-OLD",
+            occurred_at=(NOW + timedelta(days=30)).isoformat(),  # the day before it was issued
+            voucher_codes=[voucher_for(member, voucher.reward, key="3").code],
+        )
+    )
+    assert_error(before_issue, 422, "voucher_expired")

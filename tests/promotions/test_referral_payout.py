@@ -329,3 +329,12 @@ def test_a_purchase_on_the_day_of_joining_counts(referrer, store):
     friend = join(referrer, on=JOIN_DAY)
     buy(friend, store, on=days(0), hour=10)  # the day of joining is day 0
     assert run_day(days(7))["paid"] == 1
+
+
+def test_a_purchase_from_before_joining_does_not_pay_the_referral(referrer, store):
+    friend = join(referrer, on=JOIN_DAY)
+    buy(friend, store, on=days(-3))  # back-dated from an offline till, or imported
+
+    assert run_day(days(7))["paid"] == 0
+    assert referral_of(friend).status == "pending"
+    assert available(referrer) == 0
