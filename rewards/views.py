@@ -3,6 +3,9 @@ cancelling within the grace period. Every write goes through ``rewards.services`
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -58,8 +61,16 @@ def reward_detail(request, reward_id: int):
         return _no_member(request)
     reward = get_object_or_404(Reward.objects.prefetch_related("tier_prices"), pk=reward_id)
     if request.method == "POST":
+        token = request.POST.get("request_token", "")
         try:
-            voucher = reward_redeem(member=member, reward=reward, acting_user=request.user)
+            voucher = reward_redeem(
+                member=member,
+                reward=reward,
+                acting_user=request.user,
+                # The form's one-time token: a double click or a resent form redeems once.
+                reference=f"portal:{token}" if re.fullmatch(r"[0-9a-f]{32}", token) else "",
+                once=True,
+            )
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("rewards:reward", reward.pk)
@@ -72,7 +83,13 @@ def reward_detail(request, reward_id: int):
     return render(
         request,
         "rewards/reward.html",
-        {"member": member, "reward": reward, "offer": offer, "balance": _balance(member)},
+        {
+            "member": member,
+            "reward": reward,
+            "offer": offer,
+            "balance": _balance(member),
+            "request_token": uuid.uuid4().hex,
+        },
     )
 
 

@@ -137,16 +137,29 @@ def reward_redeem(
     acting_user: User | None = None,
     store: Store | None = None,
     reference: str = "",
+    once: bool = False,
 ) -> Voucher:
     """The member spends points on a reward and gets a voucher, in one transaction. The cost
     is the server's (``reward_availability`` for the member's tier); stock and the member's
     limits hold under concurrency: the member's account lock serialises their redemptions,
     the reward row's conditional UPDATE the stock. Raises ``member_blocked``,
-    ``insufficient_points`` or ``reward_unavailable`` (reason in ``details``)."""
+    ``insufficient_points`` or ``reward_unavailable`` (reason in ``details``).
+
+    ``once``: ``reference`` identifies this request (the portal form's one-time token): a
+    repeat of it (a double click, a resent form) gets the voucher it already issued."""
     now = timezone.now()
     today = today or timezone.localdate(now)
     with transaction.atomic():
         account = ledger.account_lock(member.pk)
+        if once and reference:
+            earlier = Voucher.objects.filter(
+                member_id=member.pk,
+                reward_id=reward.pk,
+                source=Voucher.Source.REDEEMED,
+                reference=reference[:64],
+            ).first()
+            if earlier is not None:
+                return earlier
         fresh_member = Member.objects.get(pk=member.pk)
         fresh_reward = Reward.objects.prefetch_related("tier_prices").get(pk=reward.pk)
         offer = reward_availability(

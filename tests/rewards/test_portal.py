@@ -172,3 +172,19 @@ def test_the_pages_need_a_login_and_a_membership(client, support):
 def test_the_portal_navigation_links_to_rewards(client, lan):
     html = client.get(reverse("portal:home")).content.decode()
     assert reverse("rewards:catalogue") in html
+
+
+def test_a_double_submitted_redeem_form_redeems_once(client, lan):
+    reward = make_reward(points_cost=300)
+    url = reverse("rewards:reward", args=[reward.pk])
+    token = client.get(url).context["request_token"]
+
+    first = client.post(url, {"request_token": token})
+    again = client.post(url, {"request_token": token})
+
+    voucher = Voucher.objects.get()
+    assert first.url == again.url == reverse("rewards:voucher", args=[voucher.code])
+    assert PointAccount.objects.get(pk=lan.pk).available == 700
+    # A new visit of the page is a new request: it redeems again.
+    client.post(url, {"request_token": client.get(url).context["request_token"]})
+    assert Voucher.objects.count() == 2
