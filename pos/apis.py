@@ -18,6 +18,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from loyalty.errors import DomainError
+from loyalty.money import money_text
 from members.selectors import member_find, program_cached
 from pos.authentication import StoreApiKeyAuthentication
 from pos.selectors import member_by_card_or_404, member_summary, voucher_body
@@ -26,7 +27,6 @@ from pos.services.idempotency import Outcome
 from pos.services.purchases import (
     PurchaseInput,
     ReturnInput,
-    money,
     purchase_quote,
     purchase_record,
     purchase_return_record,
@@ -229,10 +229,10 @@ class ProgramApi(PosApiView):
                 "currency": program.currency,
                 "timezone": settings.TIME_ZONE,
                 "earn": {
-                    "per_amount": money(program.earn_per_amount),
+                    "per_amount": money_text(program.earn_per_amount),
                     "points": program.earn_points,
                 },
-                "point_value": money(program.point_value),
+                "point_value": money_text(program.point_value),
                 "pending_days": program.pending_days,
                 "expiry_months": program.expiry_months,
                 "tier_window_months": program.tier_window_months,
@@ -241,7 +241,7 @@ class ProgramApi(PosApiView):
                         "code": tier.code,
                         "name": tier.name,
                         "rank": tier.rank,
-                        "min_spend": money(tier.min_spend),
+                        "min_spend": money_text(tier.min_spend),
                         "min_purchases": tier.min_purchases,
                         "multiplier": str(tier.multiplier),
                         "benefits": tier.benefits,
@@ -321,15 +321,15 @@ class MemberTierApi(PosApiView):
                 "tier": ref(progress.tier),
                 "window_start": progress.window_start.isoformat(),
                 "window_end": progress.window_end.isoformat(),
-                "spend": money(progress.spend),
+                "spend": money_text(progress.spend),
                 "purchases": progress.purchases,
                 "next_tier": ref(progress.next_tier),
-                "spend_to_next": money(progress.spend_to_next),
+                "spend_to_next": money_text(progress.spend_to_next),
                 "purchases_to_next": progress.purchases_to_next,
                 "retained_until": progress.retained_until.isoformat()
                 if progress.retained_until
                 else None,
-                "spend_to_keep": money(progress.spend_to_keep),
+                "spend_to_keep": money_text(progress.spend_to_keep),
                 "purchases_to_keep": progress.purchases_to_keep,
             }
         )

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from loyalty.cache import cached
+from loyalty.money import money_text
 from members.models import Member, Purchase
 from members.selectors import program_cached
 from promotions.models import ActivityBonus, Promotion, Referral, ReferralProgram
@@ -59,11 +59,6 @@ def promotions_running(*, at: datetime) -> list[Promotion]:
     ]
 
 
-def _money(value: Decimal) -> str:
-    text = format(Decimal(value).quantize(Decimal("0.01")), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _hhmm(value: time | None) -> str | None:
     return value.strftime("%H:%M") if value else None
 
@@ -86,9 +81,11 @@ def promotion_public_body(promotion: Promotion) -> dict:
         "name_en": promotion.name_en,
         "description": promotion.description_local,
         "kind": promotion.kind,
-        "multiplier": _money(promotion.multiplier) if promotion.multiplier is not None else None,
+        "multiplier": money_text(promotion.multiplier)
+        if promotion.multiplier is not None
+        else None,
         "bonus_points": promotion.bonus_points,
-        "min_amount": _money(promotion.min_amount),
+        "min_amount": money_text(promotion.min_amount),
         "starts_at": timezone.localtime(promotion.starts_at).isoformat(),
         "ends_at": timezone.localtime(promotion.ends_at).isoformat(),
         "days_of_week": sorted(promotion.days_of_week or []),

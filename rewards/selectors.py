@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -16,6 +15,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from loyalty.money import money_text
 from members.models import Member, PointAccount
 from rewards import segments
 from rewards.codes import voucher_code_is_valid, voucher_code_normalize
@@ -283,12 +283,6 @@ def vouchers_expiring_on(day: date) -> QuerySet[Voucher]:
     )
 
 
-def decimal_text(value: Decimal) -> str:
-    """A decimal as the contract's string: no exponent, no needless zeros."""
-    text = format(value.quantize(Decimal("0.01")), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def voucher_discount_body(voucher: Voucher) -> dict:
     """The voucher's discount for the POS, money as decimal strings:
     ``{"kind": "amount", "amount": "50000", "min_spend": "200000"}``,
@@ -297,11 +291,11 @@ def voucher_discount_body(voucher: Voucher) -> dict:
     the till takes off), ``{"kind": "partner", "min_spend": "0"}`` (used at the partner)."""
     body: dict = {"kind": voucher.kind}
     if voucher.kind == Voucher.Kind.PERCENT:
-        body["percent"] = decimal_text(voucher.discount_percent)
-        body["cap"] = decimal_text(voucher.discount_cap) if voucher.discount_cap else None
+        body["percent"] = money_text(voucher.discount_percent)
+        body["cap"] = money_text(voucher.discount_cap) if voucher.discount_cap else None
     elif voucher.kind != Voucher.Kind.PARTNER:
         body["amount"] = (
-            decimal_text(voucher.discount_amount) if voucher.discount_amount is not None else None
+            money_text(voucher.discount_amount) if voucher.discount_amount is not None else None
         )
-    body["min_spend"] = decimal_text(voucher.min_spend)
+    body["min_spend"] = money_text(voucher.min_spend)
     return body

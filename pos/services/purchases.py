@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import DomainError
+from loyalty.money import CENT, money_text
 from members.identifiers import card_number_clean, card_number_is_valid
 from members.models import (
     Member,
@@ -50,7 +51,6 @@ from tiers.services import (
 from tiers.services_sql import window_bounds
 
 CLOCK_SKEW = timedelta(minutes=5)
-CENT = Decimal("0.01")
 
 
 def _validation(field_name: str, message: str) -> DomainError:
@@ -293,12 +293,6 @@ def purchase_plan(
     )
 
 
-def money(value: Decimal) -> str:
-    """Money as the contract's decimal string: no exponent, no needless zeros."""
-    text = format(value.quantize(CENT), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def balance(account: PointAccount) -> dict:
     return {"available": account.available, "pending": account.pending}
 
@@ -347,10 +341,10 @@ def _result(plan: Plan, *, purchase_id, available: int, pending: int, status: st
         "id": purchase_id,
         "external_id": None,
         "member": plan.member.card_number,
-        "total_amount": money(plan.total_amount),
-        "voucher_discount": money(plan.voucher_discount),
-        "points_discount": money(plan.points_discount),
-        "amount_due": money(plan.amount_due),
+        "total_amount": money_text(plan.total_amount),
+        "voucher_discount": money_text(plan.voucher_discount),
+        "points_discount": money_text(plan.points_discount),
+        "amount_due": money_text(plan.amount_due),
         "points_earned": plan.points_earned,
         "points_status": status,
         "points_redeemed": plan.points_redeemed,
@@ -358,7 +352,7 @@ def _result(plan: Plan, *, purchase_id, available: int, pending: int, status: st
         "tier": tier_body(plan.tier),
         "tier_changed": False,
         "vouchers": [
-            {"code": voucher.code, "discount": money(off)}
+            {"code": voucher.code, "discount": money_text(off)}
             for voucher, off in zip(plan.vouchers.vouchers, plan.vouchers.discounts, strict=True)
         ],
         "promotions": promotion_awards_body(plan.promotions) if plan.promotions else [],
@@ -439,7 +433,7 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
 
 
 def _stored_items(items: list[dict]) -> list[dict]:
-    return [{**item, "unit_price": money(item["unit_price"])} for item in items]
+    return [{**item, "unit_price": money_text(item["unit_price"])} for item in items]
 
 
 def _recorded_elsewhere(external_id: str) -> DomainError:
@@ -589,11 +583,12 @@ def purchase_return_record(
         amount, lines = _return_amount(locked, data)
         returned_after = locked.returned_amount + amount
         if returned_after > locked.total_amount:
+            returnable = locked.total_amount - locked.returned_amount
             raise DomainError(
                 "return_exceeds_purchase",
                 _("Only %(left)s of this purchase can still be returned.")
-                % {"left": money(locked.total_amount - locked.returned_amount)},
-                details={"returnable_amount": money(locked.total_amount - locked.returned_amount)},
+                % {"left": money_text(returnable)},
+                details={"returnable_amount": money_text(returnable)},
             )
         reverse = _share(locked.points_earned, returned_after, locked.total_amount)
         reverse -= locked.points_reversed

@@ -19,12 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import DomainError
+from loyalty.money import CENT, money_text
 from members.models import Member, Purchase
 from rewards.codes import voucher_code_display, voucher_code_is_valid, voucher_code_normalize
 from rewards.models import Voucher
-from rewards.selectors import decimal_text
 
-CENT = Decimal("0.01")
 EXPIRE_CHUNK = 20_000
 
 
@@ -98,8 +97,8 @@ def _check(voucher: Voucher | None, code: str, member: Member, amount: Decimal, 
         raise DomainError(
             "voucher_min_spend",
             _("Voucher %(code)s needs a bill of at least %(min)s.")
-            % {"code": shown, "min": decimal_text(voucher.min_spend)},
-            details={"code": code, "min_spend": decimal_text(voucher.min_spend)},
+            % {"code": shown, "min": money_text(voucher.min_spend)},
+            details={"code": code, "min_spend": money_text(voucher.min_spend)},
         )
 
 
