@@ -44,6 +44,13 @@ class Program(models.Model):
     backdate_days = models.PositiveSmallIntegerField(
         _("offline purchases accepted for (days)"), default=30
     )
+    max_purchase_total = models.DecimalField(
+        _("largest purchase total accepted"),
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("1000000000"),
+        help_text=_("A purchase above this total is refused at the till (a mistyped amount)."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -58,6 +65,9 @@ class Program(models.Model):
             models.CheckConstraint(condition=Q(expiry_months__gte=1), name="program_expiry_min"),
             models.CheckConstraint(
                 condition=Q(tier_window_months__gte=1), name="program_window_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_purchase_total__gt=0), name="program_max_total_pos"
             ),
         ]
 
