@@ -69,8 +69,9 @@ def tier_from_id(tier_id: int | None) -> Tier:
 def tier_whatif(*, thresholds: dict[str, tuple], today: date) -> dict[str, int]:
     """How many members would qualify for each tier (code -> count) if the tiers given in
     ``thresholds`` (code -> (min_spend, min_purchases)) had those minimums; tiers not given
-    keep theirs. Counts the qualified tier the nightly job computes, over the same window,
-    ignoring retention and locks. One aggregate query; changes nothing."""
+    keep theirs. Counts the qualified tier the nightly job of ``today`` computes, over the
+    same window (``services_sql.tier_job_window``: up to the end of the day before), ignoring
+    retention and locks. One aggregate query; changes nothing."""
     tiers = list(Tier.objects.order_by("rank"))
     unknown = set(thresholds) - {tier.code for tier in tiers}
     if unknown:
@@ -81,15 +82,16 @@ def tier_whatif(*, thresholds: dict[str, tuple], today: date) -> dict[str, int]:
         rows.append(
             services_sql.Threshold(tier.pk, tier.rank, Decimal(min_spend), int(min_purchases))
         )
-    start, end = services_sql.window_bounds(today, program_get().tier_window_months)
+    start, end = services_sql.tier_job_window(today, program_get().tier_window_months)
     by_rank = services_sql.qualified_counts(rows, start=start, end=end)
     return {tier.code: by_rank.get(tier.rank, 0) for tier in tiers}
 
 
 def member_qualifying_figures(member_id: int, *, today: date) -> tuple[Decimal, int]:
-    """(net spend, purchases not fully returned) of one member over the programme's window
-    ending ``today``, counted as the nightly job counts them. One query."""
-    start, end = services_sql.window_bounds(today, program_get().tier_window_months)
+    """(net spend, purchases not fully returned) of one member over the live window of
+    ``today`` (``services_sql.tier_live_window``: from the first day the nightly job of
+    ``today`` counts up to now), as the till counts them. One query."""
+    start, end = services_sql.tier_live_window(today, program_get().tier_window_months)
     figures = Purchase.objects.filter(
         member_id=member_id, occurred_at__gte=start, occurred_at__lt=end
     ).aggregate(
@@ -125,10 +127,11 @@ class TierProgress:
 
 def tier_progress(member_id: int, *, today: date | None = None) -> TierProgress:
     """What the member needs to reach the next tier, and to keep theirs at the review
-    after ``retained_until``, counted as the nightly job counts (net spend and purchases
-    not fully returned, over the programme's window)."""
+    after ``retained_until``, counted as the till counts (net spend and purchases not fully
+    returned, over the live window: from ``window_start``, the first day the nightly job of
+    ``today`` counts, up to now)."""
     today = today or timezone.localdate()
-    start, _end = services_sql.window_bounds(today, program_get().tier_window_months)
+    start, _end = services_sql.tier_live_window(today, program_get().tier_window_months)
     spend, purchases = member_qualifying_figures(member_id, today=today)
     status = MemberTier.objects.filter(pk=member_id).first()
     tier = tier_from_id(status.tier_id if status else None)
@@ -175,14 +178,15 @@ class DowngradeNotice:
 def tier_downgrades_due(*, today: date, days_ahead: int = 30) -> list[DowngradeNotice]:
     """Who to tell of a coming downgrade ``days_ahead`` days before their review (the first
     day the nightly job may move them down: the day after ``retained_until``): members not
-    locked past it, whose net spend or purchases in the window, counted today, fall short of
-    their tier, under a downgrade policy other than ``none``. One query; the list holds only
-    the members due that day."""
+    locked past it, whose net spend or purchases, counted as the nightly job of ``today``
+    counts them (``services_sql.tier_job_window``), fall short of their tier, under a
+    downgrade policy other than ``none``. One query; the list holds only the members due
+    that day."""
     policy = tier_policy_get().downgrade_policy
     if policy == TierPolicy.Downgrade.NONE:
         return []
     review_on = today + timedelta(days=days_ahead)
-    start, end = services_sql.window_bounds(today, program_get().tier_window_months)
+    start, end = services_sql.tier_job_window(today, program_get().tier_window_months)
     in_window = Purchase.objects.filter(
         member_id=OuterRef("member_id"), occurred_at__gte=start, occurred_at__lt=end
     ).values("member_id")

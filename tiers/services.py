@@ -42,10 +42,12 @@ def tier_retained_until(since: date, *, window_months: int) -> date:
 def tiers_recalculate(*, today: date) -> dict[str, int]:
     """Recompute every member's tier for ``today`` (the nightly job, set-based).
 
-    Per member, over the programme's window (purchases on the local days after the same day
-    ``tier_window_months`` months ago, up to today): net qualifying spend (total minus
-    returned) and the number of purchases not fully returned give the qualified tier, the
-    highest whose two minimums are both met (the entry tier otherwise). Then:
+    The job of day D runs early on D (``run_daily_jobs`` passes the programme's local date of
+    the run). Per member, over the job's window (``services_sql.tier_job_window``: purchases
+    made from the whole local day D minus ``tier_window_months`` up to the end of D-1; those of
+    D itself count from the job of D + 1, and at the till at once): net qualifying spend
+    (total minus returned) and the number of purchases not fully returned give the qualified
+    tier, the highest whose two minimums are both met (the entry tier otherwise). Then:
 
     - no tier yet: the qualified tier (``initial``);
     - qualified higher: upgrade (a lock never holds a member back);
@@ -61,7 +63,7 @@ def tiers_recalculate(*, today: date) -> dict[str, int]:
     """
     program = program_get()
     window = program.tier_window_months
-    start, end = services_sql.window_bounds(today, window)
+    start, end = services_sql.tier_job_window(today, window)
     return services_sql.recalculate(
         thresholds=tier_thresholds(),
         policy=tier_policy_get().downgrade_policy,
@@ -137,8 +139,9 @@ class TierMove:
 def tier_upgrade_for_purchase_locked(*, purchase: Purchase, today: date | None = None) -> TierMove:
     """The purchase that crosses a threshold moves its member up at once, in the purchase's
     transaction (the caller holds the member's point-account lock, which serialises the
-    member's purchases, and has written ``purchase``): net spend and purchases over the
-    window, counted as the nightly job does, give the qualified tier; a higher one than the
+    member's purchases, and has written ``purchase``): net spend and purchases over the live
+    window (from the first day the nightly job of today counts up to the purchase itself:
+    ``member_qualifying_figures``) give the qualified tier; a higher one than the
     member's is theirs from now, kept until the end of the window after today, with the
     purchase recorded as the cause (a return may undo it). Never moves anyone down."""
     today = today or timezone.localdate()

@@ -5,6 +5,11 @@ code is tested on both. The tier table is passed in as a ``VALUES`` list (a snap
 once per run, or the thresholds a what-if proposes), so the whole run compares against the
 same thresholds.
 
+The tier window is defined here, once, for everything that counts toward tiers (the
+contract's rule): ``tier_window_first_day``, and the two windows built from it,
+``tier_job_window`` (the nightly job, the what-if, the downgrade notices) and
+``tier_live_window`` (the till's upgrade, the progress page).
+
 The recalculation goes in two steps (see ``bench/tiers`` for the figures):
 
 1. *Decide*, in one statement over every member: the aggregate over the window, the
@@ -54,18 +59,38 @@ class Threshold:
     min_purchases: int
 
 
-def window_bounds(today: date, months: int) -> tuple[datetime, datetime]:
-    """The qualifying window as aware datetimes [start, end): the local days after the same
-    day ``months`` months earlier, up to and including ``today``."""
-    month_index = today.year * 12 + today.month - 1 - months
+def tier_window_first_day(day: date, months: int) -> date:
+    """The first day of the tier window of ``day``: the same day ``months`` months earlier,
+    clamped to the last day of a shorter month (2027-03-31 minus 1 month is 2027-02-28;
+    2028-02-29 minus 12 months is 2027-02-28). Purchases made on it (the whole local day)
+    count; those of the day before do not."""
+    month_index = day.year * 12 + day.month - 1 - months
     year, month = divmod(month_index, 12)
     month += 1
-    day = min(today.day, _days_in_month(year, month))
-    first_day = date(year, month, day) + timedelta(days=1)
+    return date(year, month, min(day.day, _days_in_month(year, month)))
+
+
+def tier_job_window(day: date, months: int) -> tuple[datetime, datetime]:
+    """What the nightly job of ``day`` counts, as aware datetimes [start, end): purchases made
+    from the whole local day ``tier_window_first_day(day)`` up to the end of the day before
+    ``day`` (the job of D runs early on D; purchases made on D itself wait for the job of
+    D + 1). The what-if and the downgrade notices count the same way."""
+    return _local_midnight(tier_window_first_day(day, months)), _local_midnight(day)
+
+
+def tier_live_window(today: date, months: int) -> tuple[datetime, datetime]:
+    """What the till and the progress page count, as aware datetimes [start, end): from the
+    same first day as the job of ``today`` up to the purchase itself (the end of ``today``:
+    nothing later can exist, a clock skew aside)."""
+    return (
+        _local_midnight(tier_window_first_day(today, months)),
+        _local_midnight(today + timedelta(days=1)),
+    )
+
+
+def _local_midnight(day: date) -> datetime:
     tz = timezone.get_default_timezone()  # the programme's, whatever a request activated
-    start = datetime.combine(first_day, time.min, tzinfo=tz)
-    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
-    return start, end
+    return datetime.combine(day, time.min, tzinfo=tz)
 
 
 def _days_in_month(year: int, month: int) -> int:

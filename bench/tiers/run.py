@@ -719,7 +719,7 @@ def main() -> None:
     from tiers.services import tier_retained_until
 
     window = program_get().tier_window_months
-    start, end = services_sql.window_bounds(today, window)
+    start, end = services_sql.tier_job_window(today, window)
     params = {
         "today": today,
         "kept": tier_retained_until(today, window_months=window),

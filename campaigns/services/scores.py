@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns.services import scores_sql
 from tiers.models import Tier
-from tiers.services_sql import window_bounds
+from tiers.services_sql import tier_job_window
 
 RFM_MONTHS = 12
 NEW_DAYS = 30  # first purchase on one of the last 30 days (today included): new
@@ -27,8 +27,11 @@ def score_bounds(today: date) -> scores_sql.Bounds:
     "No purchase for 90 days" means the last purchase was on today - 90 or before (local
     days): 89 days ago is still active. "First purchase in the last 30 days" means on one of
     today - 29 ... today: 30 days ago is no longer new.
+
+    The 12-month figures count up to the end of today, over the window the tiers' nightly job
+    of tomorrow counts (``tier_job_window``): from the whole day a year before tomorrow.
     """
-    window_start, end = window_bounds(today, RFM_MONTHS)
+    window_start, end = tier_job_window(today + timedelta(days=1), RFM_MONTHS)
     return scores_sql.Bounds(
         window_start=window_start,
         end=end,
@@ -50,10 +53,11 @@ def segments_compute(*, today: date) -> dict[str, int]:
     ``campaigns.segments``, after the tiers).
 
     Counted purchases are those not fully returned, up to the end of ``today``, their amount
-    net of returns. Over the last 12 months (the tiers' window: the local days after the same
-    day a year ago), among the members with a counted purchase in it: recency (local day of
-    the last purchase), frequency (number) and monetary (net spend) are scored 1-5 by
-    quintile, ties sharing the lower score; the others have no scores (NULL). The stage, the
+    net of returns. Over the last 12 months (the tiers' window as their job of tomorrow
+    counts it: from the whole local day a year before tomorrow up to the end of today),
+    among the members with a counted purchase in it: recency (local day of the last
+    purchase), frequency (number) and monetary (net spend) are scored 1-5 by quintile, ties
+    sharing the lower score; the others have no scores (NULL). The stage, the
     first that applies:
 
     - ``potential``: no counted purchase ever;

@@ -48,7 +48,7 @@ from tiers.services import (
     tier_undo_upgrade_for_return_locked,
     tier_upgrade_for_purchase_locked,
 )
-from tiers.services_sql import window_bounds
+from tiers.services_sql import tier_live_window
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -398,7 +398,7 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
     )
     body["external_id"] = data.external_id
     today = timezone.localdate()
-    start, end = window_bounds(today, program.tier_window_months)
+    start, end = tier_live_window(today, program.tier_window_months)
     upgrade = purchases_sql.UpgradeCheck(
         current_tier_id=row[3],
         higher=[t for t in tiers_ordered() if t.rank > plan.tier.rank],

@@ -3,7 +3,7 @@ policies, manual locks, history, idempotence and the what-if count."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -21,6 +21,8 @@ from tiers.services import tiers_recalculate
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TODAY = date(2026, 11, 23)
+# The job of TODAY counts purchases up to the end of the day before (tests/tiers/test_window.py).
+YESTERDAY = TODAY - timedelta(days=1)
 
 # The default tiers (tiers/migrations/0002): silver 5,000,000 VND and 3 purchases,
 # gold 20,000,000 and 10, diamond 50,000,000 and 20, in the 12-month window.
@@ -31,7 +33,7 @@ def tier(code: str) -> Tier:
     return Tier.objects.get(code=code)
 
 
-def buy(member, store, amount, *, on: date = TODAY, at: time = time(12, 0), returned=0):
+def buy(member, store, amount, *, on: date = YESTERDAY, at: time = time(12, 0), returned=0):
     amount = Decimal(amount)
     return PurchaseFactory(
         member=member,
@@ -119,14 +121,15 @@ def test_a_fully_returned_purchase_does_not_count_as_a_purchase(member, store):
 
 
 def test_the_window_is_the_last_twelve_months_in_local_days(member, other_member, store):
-    # The window for 23 Nov 2026 starts on 24 Nov 2025, in Vietnamese time.
-    buy(member, store, "5000000", on=date(2025, 11, 24), at=time(0, 5))  # 23 Nov 17:05 UTC
-    buy(member, store, "1", on=TODAY, at=time(23, 55))
-    buy(member, store, "1", on=TODAY)
-    buy(other_member, store, "5000000", on=date(2025, 11, 23), at=time(23, 55))
-    buy(other_member, store, "1", on=TODAY)
-    buy(other_member, store, "1", on=TODAY)
-    buy(other_member, store, "1", on=date(2026, 11, 24), at=time(0, 5))  # tomorrow
+    # The job of 23 Nov 2026 counts from 23 Nov 2025 00:00 to 23 Nov 2026 00:00, Vietnamese
+    # time.
+    buy(member, store, "5000000", on=date(2025, 11, 23), at=time(0, 5))  # 22 Nov 17:05 UTC
+    buy(member, store, "1", on=YESTERDAY, at=time(23, 55))
+    buy(member, store, "1", on=YESTERDAY)
+    buy(other_member, store, "5000000", on=date(2025, 11, 22), at=time(23, 55))
+    buy(other_member, store, "1", on=YESTERDAY)
+    buy(other_member, store, "1", on=YESTERDAY)
+    buy(other_member, store, "1", on=TODAY, at=time(0, 5))  # the job's day: the next job
     recalc()
     assert tier_code(member) == "silver"
     assert tier_code(other_member) == "bronze"
@@ -165,7 +168,7 @@ def test_an_upgrade_starts_a_new_retention_period(member, store):
 def test_a_tier_is_kept_until_the_end_of_the_window_after_it_was_reached(member, store):
     reached = date(2025, 3, 10)
     for _ in range(3):
-        buy(member, store, "2000000", on=reached)
+        buy(member, store, "2000000", on=reached - timedelta(days=1))
     recalc(reached)
     assert tier_code(member) == "silver"
     assert MemberTier.objects.get(member=member).retained_until == date(2026, 3, 31)
