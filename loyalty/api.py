@@ -2,19 +2,68 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
+from rest_framework.utils.json import strict_constant
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from loyalty.errors import DomainError
 
 logger = logging.getLogger(__name__)
+
+# The largest request body the API reads (the contract's 1 MiB); larger is 413.
+MAX_BODY_BYTES = 1024 * 1024
+# Seconds a client waits before retrying while the database cannot be reached.
+RETRY_AFTER_SECONDS = 5
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = gettext_lazy("The request body is larger than 1 MiB.")
+    default_code = "payload_too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = gettext_lazy("The service is briefly unavailable; nothing was changed.")
+    default_code = "service_unavailable"
+
+
+def check_body_size(request) -> None:
+    """413 before anything reads a body over ``MAX_BODY_BYTES`` (by its Content-Length; a
+    body without one is not read by Django at all)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise exceptions.ParseError() from None
+    if length > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+
+
+class StrictJSONParser(parsers.JSONParser):
+    """JSON with numbers kept exact (a fraction is a ``Decimal``, never a float, so ``1.5``
+    is 1.5 and a money field can tell a JSON number from a string), no ``NaN``/``Infinity``,
+    and nesting too deep to parse refused as malformed rather than crashing."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = parsers.get_encoding(parser_context or {})
+        try:
+            decoded = codecs.getreader(encoding)(stream)
+            return json.load(decoded, parse_float=Decimal, parse_constant=strict_constant)
+        except (ValueError, RecursionError) as exc:
+            raise exceptions.ParseError() from exc
+
 
 _CODE_BY_EXCEPTION = [
     (exceptions.ValidationError, "validation_error"),
@@ -27,6 +76,8 @@ _CODE_BY_EXCEPTION = [
     (exceptions.MethodNotAllowed, "method_not_allowed"),
     (exceptions.NotAcceptable, "not_acceptable"),
     (exceptions.Throttled, "throttled"),
+    (PayloadTooLarge, "payload_too_large"),
+    (ServiceUnavailable, "service_unavailable"),
 ]
 
 
@@ -81,6 +132,17 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or the connection broke: the transaction was rolled back, so
+        # nothing was written; Django drops the broken connection at the end of the request
+        # and the next request connects again.
+        logger.warning("database unavailable: %s", type(exc.__cause__ or exc).__name__)
+        response = Response(
+            error_body("service_unavailable", ServiceUnavailable.default_detail),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     response = drf_exception_handler(exc, context)
     if response is None:

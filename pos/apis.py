@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -17,10 +18,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from loyalty.api import check_body_size
 from loyalty.errors import DomainError
 from loyalty.money import money_text
 from members.selectors import member_find, program_cached
 from pos.authentication import StoreApiKeyAuthentication
+from pos.fields import (
+    ContractDateTimeField,
+    ExternalIdField,
+    MoneyField,
+    PointsField,
+    QuantityField,
+    is_printable,
+)
 from pos.selectors import member_by_card_or_404, member_summary, voucher_body
 from pos.services.enrolment import member_enrol_at_till
 from pos.services.idempotency import Outcome
@@ -74,7 +84,38 @@ class ApiKeyThrottle(BaseThrottle):
         return int(count), seconds
 
 
+class PosAutoSchema(AutoSchema):
+    """Every POS operation documents the errors any request can meet, besides those its
+    view names: 401 (key), 429 (throttle) and 503 (database unreachable, with
+    ``Retry-After``); a write also 400, 413 (body over 1 MiB) and 415 (not JSON); an
+    operation with path parameters 404."""
+
+    def _contract_error_codes(self) -> list[int]:
+        codes = [401, 429, 503]
+        if self.method == "POST":
+            codes += [400, 413, 415]
+        if "{" in self.path:
+            codes.append(404)
+        return codes
+
+    def _get_response_bodies(self, direction="response"):
+        bodies = super()._get_response_bodies(direction)
+        for code in self._contract_error_codes():
+            code = str(code)
+            if code not in bodies:
+                bodies[code] = self._get_response_for_code(
+                    ErrorSerializer, code, direction=direction
+                )
+        for code in ("429", "503"):
+            bodies[code].setdefault("headers", {})["Retry-After"] = {
+                "schema": {"type": "integer"},
+                "description": "Seconds to wait before trying again.",
+            }
+        return bodies
+
+
 class PosApiView(APIView):
+    schema = PosAutoSchema()
     authentication_classes = [StoreApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [ApiKeyThrottle]
@@ -82,6 +123,15 @@ class PosApiView(APIView):
     @property
     def store(self):
         return self.request.auth.store
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication and before any body is read: a body over 1 MiB is 413, and
+        # a path parameter no id can hold (a NUL or another control character) names
+        # nothing (404), rather than reaching the database.
+        check_body_size(request)
+        if not all(is_printable(str(value)) for value in kwargs.values()):
+            raise DomainError("not_found", _("Not found."))
+        super().initial(request, *args, **kwargs)
 
     @staticmethod
     def answer(outcome: Outcome) -> Response:
@@ -156,8 +206,11 @@ ERRORS = {
     401: ErrorSerializer,
     404: ErrorSerializer,
     409: ErrorSerializer,
+    413: ErrorSerializer,
+    415: ErrorSerializer,
     422: ErrorSerializer,
     429: ErrorSerializer,
+    503: ErrorSerializer,
 }
 
 
@@ -278,7 +331,8 @@ class MemberLookupApi(PosApiView):
         responses={200: MemberSummarySerializer, 404: ErrorSerializer},
     )
     def get(self, request):
-        member = member_find(request.query_params.get("q", ""))
+        query = request.query_params.get("q", "")
+        member = member_find(query) if is_printable(query) else None
         if member is None:
             raise DomainError("not_found", _("No member matches this card, phone or email."))
         return Response(member_summary(member))
@@ -336,7 +390,7 @@ class MemberTierApi(PosApiView):
 
 
 class EnrolSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=64)
+    external_id = ExternalIdField()
     full_name = serializers.CharField(max_length=150)
     phone = serializers.CharField(max_length=32)
     email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
@@ -385,28 +439,35 @@ class MemberEnrolApi(PosApiView):
 # ---------------------------------------------------------------- purchases
 
 
+MAX_LINES = 1000  # lines of one receipt
+MAX_VOUCHERS = 20  # vouchers presented on one purchase
+
+
 class ItemSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    quantity = serializers.IntegerField(min_value=1)
-    unit_price = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
+    quantity = QuantityField()
+    unit_price = MoneyField()
 
 
 class QuoteSerializer(serializers.Serializer):
     member = serializers.CharField(max_length=64)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    occurred_at = ContractDateTimeField(required=False, allow_null=True)
     currency = serializers.CharField(max_length=3, required=False, allow_null=True)
-    total_amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
-    items = ItemSerializer(many=True, required=False)
-    redeem_points = serializers.IntegerField(min_value=0, required=False, default=0)
+    total_amount = MoneyField()
+    items = ItemSerializer(many=True, required=False, max_length=MAX_LINES)
+    redeem_points = PointsField(required=False, default=0)
     voucher_codes = serializers.ListField(
-        child=serializers.CharField(max_length=32), required=False, default=list
+        child=serializers.CharField(max_length=32),
+        required=False,
+        default=list,
+        max_length=MAX_VOUCHERS,
     )
 
 
 class TransactionSerializer(QuoteSerializer):
-    external_id = serializers.CharField(max_length=64)
+    external_id = ExternalIdField()
     payment_fingerprint = serializers.CharField(
         max_length=64,
         required=False,
@@ -558,18 +619,17 @@ class TransactionApi(PosApiView):
 
 
 class ReturnSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=64)
-    amount = serializers.DecimalField(
-        max_digits=16, decimal_places=2, required=False, allow_null=True
-    )
+    external_id = ExternalIdField()
+    amount = MoneyField(required=False, allow_null=True)
     items = inline_serializer(
         "ReturnItem",
         fields={
             "sku": serializers.CharField(max_length=64),
-            "quantity": serializers.IntegerField(min_value=1),
+            "quantity": QuantityField(),
         },
         many=True,
         required=False,
+        max_length=MAX_LINES,
     )
 
 
@@ -684,7 +744,7 @@ class MemberRewardsApi(PosApiView):
 
 
 class RedeemSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=64)
+    external_id = ExternalIdField()
 
 
 class RedeemResultSerializer(serializers.Serializer):

@@ -24,7 +24,7 @@ urlpatterns = [
     path("quote/", apis.QuoteApi.as_view(), name="quote"),
     path("transactions/", apis.TransactionApi.as_view(), name="transactions"),
     path(
-        "transactions/<str:external_id>/returns/",
+        "transactions/<path:external_id>/returns/",
         apis.ReturnApi.as_view(),
         name="transaction_returns",
     ),
