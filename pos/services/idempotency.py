@@ -1,7 +1,15 @@
 """Idempotent POS writes: the same ``external_id`` with the same body gives the first
 response again and changes nothing; with another body it is a conflict. Holds under
 concurrent repeats: the record is inserted first, in the write's own transaction, so a
-concurrent repeat waits on the unique index until the first commits (or rolls back)."""
+concurrent repeat waits on the unique index until the first commits (or rolls back).
+
+On PostgreSQL every write of one (store, kind, external_id) first takes a transaction-level
+advisory lock on it (``receipt_lock_sql``), before any row lock: the general path here and
+the one-statement purchase (``pos.services.purchases_sql.record_earn_only``, which writes the
+purchase and the account before its record) lock in one order, so a repeat with another body
+waits for the first and gets its 409 instead of a deadlock. ``retry_on_conflict`` is the
+second line of defence: a deadlock or serialisation failure that still happens is retried.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +30,7 @@ from members.models import Store
 from pos.models import IdempotencyRecord
 
 TABLE = IdempotencyRecord._meta.db_table
+T = TypeVar("T")
 
 
 def _canonical(value):
@@ -47,25 +57,51 @@ class Outcome:
     replayed: bool
 
 
+def receipt_lock_key(store_id: int, kind: str, external_id: str) -> int:
+    """The advisory lock's key (a signed 64-bit integer) of one write's ``external_id``. Two
+    ids sharing a key only wait for each other."""
+    text = f"idempotency\x1f{store_id}\x1f{kind}\x1f{external_id}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+
+
+def receipt_lock_sql() -> str:
+    """A CTE (``WITH`` it, select ``FROM receipt_lock``) that takes the transaction-level
+    advisory lock of ``%(receipt_lock)s`` before the statement writes anything; PostgreSQL only."""
+    return "receipt_lock AS (SELECT pg_advisory_xact_lock(%(receipt_lock)s) AS locked)"
+
+
 def _claim(store_id: int, kind: str, external_id: str, digest: str) -> int | None:
-    """Insert the record; None when one already exists (after waiting for its writer)."""
+    """Insert the record; None when one already exists (after waiting for its writer). On
+    PostgreSQL, under the receipt's advisory lock (see the module docstring)."""
+    lock, source = (
+        "",
+        "VALUES (%(store)s, %(kind)s, %(external_id)s, %(hash)s, 0, %(response)s, %(now)s)",
+    )
+    if connection.vendor == "postgresql":
+        lock = f"WITH {receipt_lock_sql()}"
+        source = (
+            "SELECT %(store)s, %(kind)s, %(external_id)s, %(hash)s, 0, %(response)s, %(now)s "
+            "FROM receipt_lock"
+        )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            {lock}
             INSERT INTO {TABLE} (store_id, kind, external_id, request_hash, status_code,
                                  response, created_at)
-            VALUES (%s, %s, %s, %s, 0, %s, %s)
+            {source}
             ON CONFLICT (store_id, kind, external_id) DO NOTHING
             RETURNING id
             """,
-            [
-                store_id,
-                kind,
-                external_id,
-                digest,
-                "{}",
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-            ],
+            {
+                "receipt_lock": receipt_lock_key(store_id, kind, external_id),
+                "store": store_id,
+                "kind": kind,
+                "external_id": external_id,
+                "hash": digest,
+                "response": "{}",
+                "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+            },
         )
         row = cursor.fetchone()
     return row[0] if row else None
@@ -116,3 +152,28 @@ def run_idempotent(
                 [status, json.dumps(body), record_id],
             )
         return Outcome(status, body, replayed=False)
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction was rolled back
+# whole, so running it again is safe.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+RETRY_ATTEMPTS = 3
+
+
+def _retryable(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    return getattr(cause, "pgcode", None) in _RETRYABLE_SQLSTATES
+
+
+def retry_on_conflict(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+    """``work()``, run again (up to ``attempts`` times in all) when the database rolled it back
+    for a deadlock or a serialisation failure. Only a write that owns its transaction is
+    retried; inside an outer ``atomic`` block, or after the last attempt, the error goes up
+    (the API answers 503 ``service_unavailable`` with ``Retry-After``: nothing was written)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except OperationalError as exc:
+            if attempt == attempts or connection.in_atomic_block or not _retryable(exc):
+                raise
+    raise AssertionError("unreachable")

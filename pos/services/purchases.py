@@ -28,7 +28,13 @@ from members.models import (
 from members.selectors import earn_category_multipliers, member_find, program_cached
 from members.services import points as ledger
 from pos.services import purchases_sql
-from pos.services.idempotency import Outcome, replay, request_hash, run_idempotent
+from pos.services.idempotency import (
+    Outcome,
+    replay,
+    request_hash,
+    retry_on_conflict,
+    run_idempotent,
+)
 from promotions.selectors import promotion_awards_body, promotions_running
 from promotions.services import (
     PromotionOutcome,
@@ -499,7 +505,13 @@ def _record_general(store: Store, data: PurchaseInput, program: Program) -> dict
 
 
 def purchase_record(*, store: Store, data: PurchaseInput) -> Outcome:
-    """Record a purchase once per (store, external_id); see ``run_idempotent``."""
+    """Record a purchase once per (store, external_id); see ``run_idempotent``. Both paths
+    take the receipt's lock first (``idempotency.receipt_lock_sql``); a deadlock that still
+    happens is retried (``retry_on_conflict``)."""
+    return retry_on_conflict(lambda: _purchase_record(store, data))
+
+
+def _purchase_record(store: Store, data: PurchaseInput) -> Outcome:
     program = program_cached()
     if _fast_path(data):
         with transaction.atomic():
@@ -630,11 +642,14 @@ def purchase_return_record(
             "vouchers_restored": restored,
         }
 
-    with transaction.atomic():
-        return run_idempotent(
-            store=store,
-            kind="return",
-            external_id=data.external_id,
-            payload={"purchase": purchase_external_id, **data.__dict__},
-            action=action,
-        )
+    def attempt() -> Outcome:
+        with transaction.atomic():
+            return run_idempotent(
+                store=store,
+                kind="return",
+                external_id=data.external_id,
+                payload={"purchase": purchase_external_id, **data.__dict__},
+                action=action,
+            )
+
+    return retry_on_conflict(attempt)

@@ -19,6 +19,7 @@ from django.db import connection
 
 from members.models import Member, PointAccount, PointEntry, PointLot, Purchase
 from pos.models import IdempotencyRecord
+from pos.services.idempotency import receipt_lock_key, receipt_lock_sql
 from tiers.models import MemberTier, Tier, TierChange
 
 MEMBER = Member._meta.db_table
@@ -148,21 +149,24 @@ def record_earn_only(
     """Write the purchase and everything it changes; return the stored response (``body``
     with the purchase id and the balance after it), or None when the store already has
     this receipt (a concurrent or earlier request with the same id, or an import): nothing
-    is written then. The account row is locked by the UPDATE, so purchases of one member
-    serialise there, as on the ORM path; a concurrent duplicate waits on the receipt's
-    unique index until the first commits."""
+    is written then. The receipt's advisory lock is taken first, as the general path's
+    ``idempotency._claim`` takes it, so a concurrent request with this id (by either path)
+    waits for the first to commit, and the two never deadlock on the rows each locks after
+    it. The account row is locked by the UPDATE, so purchases of one member serialise
+    there, as on the ORM path."""
     upgrade_ctes, upgrade_response, upgrade_params = _upgrade_sql(upgrade)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH p AS (
+            WITH {receipt_lock_sql()}, p AS (
                 INSERT INTO {PURCHASE} (store_id, member_id, external_id, occurred_at,
                     total_amount, voucher_discount, points_redeemed, points_discount,
                     amount_due, points_earned, items, returned_amount, points_reversed,
                     points_refunded, source, payment_fingerprint, created_at)
-                VALUES (%(store)s, %(member)s, %(external_id)s, %(occurred_at)s, %(total)s,
+                SELECT %(store)s, %(member)s, %(external_id)s, %(occurred_at)s, %(total)s,
                     0, 0, 0, %(total)s, %(points)s, %(items)s, 0, 0, 0, 'pos', %(fingerprint)s,
-                    %(now)s)
+                    %(now)s
+                FROM receipt_lock
                 ON CONFLICT (store_id, external_id) DO NOTHING
                 RETURNING id
             ), l AS (
@@ -198,6 +202,7 @@ def record_earn_only(
             SELECT response FROM i
             """,
             {
+                "receipt_lock": receipt_lock_key(store_id, "transaction", external_id),
                 "store": store_id,
                 "member": member_id,
                 "external_id": external_id,

@@ -8,7 +8,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
+from loyalty.money import money_text
 from members.models import PointAccount, PointEntry, PointLot, Purchase
 from members.selectors import ledger_discrepancies, program_get
 from members.services.points import points_grant
@@ -116,3 +118,133 @@ def test_a_hot_member_earning_from_many_tills_at_once_keeps_every_point(member, 
     assert Purchase.objects.count() == 32
     assert PointEntry.objects.filter(kind="earn").count() == 32
     assert_ledger_clean()
+
+
+# ------------------------------------------- one external_id, two bodies, at the same moment
+
+
+def _pair_bodies(kind: str, n: int, card: str, voucher_code) -> list[dict]:
+    """Two bodies for one external_id. ``earn`` is earn-only (the one-statement path on
+    PostgreSQL); ``redeem`` and ``voucher`` take the general path."""
+    base = {"external_id": f"PAIR-{n:03d}", "member": card}
+    earn = {**base, "total_amount": "500000"}
+    redeem = {**base, "total_amount": "500000", "redeem_points": 10}
+    voucher = {**base, "total_amount": "500000", "voucher_codes": [voucher_code()]}
+    return {
+        "earn+redeem": [earn, redeem],
+        "redeem+earn": [redeem, earn],
+        "earn+voucher": [earn, voucher],
+        "redeem+voucher": [redeem, voucher],
+        "earn+earn other total": [earn, {**earn, "total_amount": "600000"}],
+        "same earn": [earn, dict(earn)],
+        "same redeem": [redeem, dict(redeem)],
+    }[kind]
+
+
+def test_one_external_id_posted_at_once_with_two_bodies_is_a_201_and_a_409(
+    member, store, store_key
+):
+    """The one-statement path and the general path claim the receipt in one order, so a
+    pair racing on one external_id never deadlocks: one 201, and a 409 for the other body
+    (a 200 replay for the same body)."""
+    from django.test import Client
+
+    from rewards.models import Reward
+    from rewards.services import reward_redeem
+    from tests.pos.helpers import PosClient
+
+    _row, raw = store_key
+    points_grant(
+        member=member, points=100_000, idempotency_key="seed", reason="test", program=program_get()
+    )
+    reward = Reward.objects.create(
+        code="giam-10k",
+        kind="amount",
+        name="Giảm 10.000đ",
+        points_cost=1,
+        discount_amount=Decimal("10000"),
+        min_spend=Decimal("0"),
+        voucher_valid_days=30,
+    )
+
+    def voucher_code() -> str:
+        return reward_redeem(member=member, reward=reward).code
+
+    kinds = [
+        "earn+redeem",
+        "redeem+earn",
+        "earn+voucher",
+        "redeem+voucher",
+        "earn+earn other total",
+        "same earn",
+        "same redeem",
+    ]
+    pairs = 35
+    for n in range(pairs):
+        kind = kinds[n % len(kinds)]
+        bodies = _pair_bodies(kind, n, member.card_number, voucher_code)
+
+        results = run_together(2, lambda i, b=bodies: PosClient(Client(), raw).purchase(b[i]))
+
+        responses = [value for _kind, value in results]
+        statuses = sorted(response.status_code for response in responses)
+        if kind.startswith("same"):
+            assert statuses == [200, 201], (kind, [r.content for r in responses])
+            first, again = sorted(responses, key=lambda r: -r.status_code)
+            assert again.json() == first.json()
+            assert again.headers["Idempotent-Replayed"] == "true"
+        else:
+            assert statuses == [201, 409], (kind, [r.content for r in responses])
+            refused = next(r for r in responses if r.status_code == 409)
+            assert refused.json()["error"]["code"] == "idempotency_conflict"
+        won = next(r for r in responses if r.status_code == 201).json()
+        purchase = Purchase.objects.get(external_id=bodies[0]["external_id"])
+        assert purchase.pk == won["id"]
+        assert purchase.points_redeemed == won["points_redeemed"]
+        assert money_text(purchase.total_amount) == won["total_amount"]
+
+    assert Purchase.objects.count() == pairs
+    assert IdempotencyRecord.objects.filter(kind="transaction").count() == pairs
+    account = PointAccount.objects.get(pk=member.pk)
+    assert account.pending == sum(p.points_earned for p in Purchase.objects.all())
+    assert_ledger_clean()
+
+
+def test_a_deadlock_that_still_happens_is_run_again_not_answered_with_an_error(
+    member, other_member
+):
+    """The second line of defence: two writes that lock two accounts in opposite orders
+    deadlock; PostgreSQL rolls one back, and ``retry_on_conflict`` runs it again."""
+    import threading
+
+    from django.db import transaction
+
+    from pos.services.idempotency import retry_on_conflict
+
+    both_hold_one = threading.Barrier(2, timeout=30)
+    attempts = [0, 0]
+
+    def lock_both(i):
+        first, second = (member.pk, other_member.pk) if i == 0 else (other_member.pk, member.pk)
+
+        def work():
+            attempts[i] += 1
+            with transaction.atomic():
+                PointAccount.objects.select_for_update().get(pk=first)
+                if attempts[i] == 1:
+                    both_hold_one.wait()
+                PointAccount.objects.select_for_update().get(pk=second)
+                PointAccount.objects.filter(pk=first).update(pending=F("pending") + 1)
+            return attempts[i]
+
+        return retry_on_conflict(work)
+
+    results = run_together(2, lock_both)
+
+    assert [kind for kind, _value in results] == ["ok", "ok"]
+    assert sorted(attempts) == [1, 2]  # PostgreSQL chose one victim, which ran once more
+    assert sorted(
+        PointAccount.objects.filter(pk__in=[member.pk, other_member.pk]).values_list(
+            "pending", flat=True
+        )
+    ) == [1, 1]
