@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from loyalty.errors import DomainError
 from members.models import AuditEntry
@@ -115,14 +116,16 @@ def test_staff_set_a_tier_from_the_admin_with_a_reason_and_lock(client, program_
         in client.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
     )
 
+    # The lock must end after today: a date relative to the real clock (nothing here is frozen).
+    lock = timezone.localdate() + timedelta(days=180)
     response = client.post(
         url,
-        {"tier": tier("gold").pk, "reason": "VIP partner", "locked_until": "2027-06-01"},
+        {"tier": tier("gold").pk, "reason": "VIP partner", "locked_until": lock.isoformat()},
     )
 
     assert response.status_code == 302
     status = MemberTier.objects.get(member=member)
-    assert (status.tier.code, status.locked_until) == ("gold", date(2027, 6, 1))
+    assert (status.tier.code, status.locked_until) == ("gold", lock)
     assert TierChange.objects.get(member=member).note == "VIP partner"
 
 
