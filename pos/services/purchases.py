@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import DomainError
-from loyalty.money import CENT, money_text
+from loyalty.money import CENT, money_round, money_text
 from members.identifiers import card_number_clean, card_number_is_valid
 from members.models import (
     Member,
@@ -538,39 +538,101 @@ class ReturnInput:
     items: list[dict] = field(default_factory=list)
 
 
-def _return_amount(purchase: Purchase, data: ReturnInput) -> tuple[Decimal, list[dict]]:
+QUANTITY_STEP = Decimal("0.001")
+
+
+def _quantity_text(quantity: Decimal) -> int | str:
+    """A quantity as the JSON of items holds it: whole as an integer, a weight as a string."""
+    if quantity == quantity.to_integral_value():
+        return int(quantity)
+    return format(quantity.normalize(), "f")
+
+
+def _returned_quantity(value) -> Decimal:
+    """A quantity coming back, as given (an int, a Decimal or a decimal string)."""
+    try:
+        quantity = Decimal(str(value))
+        exact = quantity.is_finite() and quantity == quantity.quantize(QUANTITY_STEP)
+    except (InvalidOperation, ValueError):
+        exact = False
+    if not exact:
+        raise _validation("items", _("A quantity is a positive number with at most 3 decimals."))
+    if quantity <= 0:
+        raise _validation("items", _("Quantities returned must be positive."))
+    return quantity
+
+
+def _sku_value(lines: list[tuple[Decimal, Decimal]], quantity: Decimal, currency: str) -> Decimal:
+    """What the first ``quantity`` units of a SKU to come back are worth: its purchase lines
+    (quantity, unit price) taken dearest first, each unit at its own line's price, a line
+    taken in part rounded to the currency's minor unit. All of a line is worth what the line
+    came to on the purchase (``line_amount``); the value only grows with ``quantity``."""
+    value, left = Decimal(0), quantity
+    for bought, unit_price in lines:
+        if left <= 0:
+            break
+        taken = min(bought, left)
+        value += money_round(taken * unit_price, currency)
+        left -= taken
+    return value
+
+
+def _return_amount(
+    purchase: Purchase, data: ReturnInput, currency: str
+) -> tuple[Decimal, list[dict]]:
+    """The value of what comes back, and the lines the return stores. By items: each SKU's
+    units are matched against the purchase's lines of that SKU, the dearest first; a return
+    is worth what the SKU's units returned so far are worth with it, less without it, so the
+    returns of a purchase add up to exactly its lines (all units back: the whole total).
+    Which lines earlier returns took follows from the quantity of each SKU returned so far,
+    since every return takes the dearest lines left."""
     if (data.amount is None) == (not data.items):
         raise _validation("amount", _("Give either an amount or the items coming back."))
     if data.amount is not None:
         if data.amount <= 0:
             raise _validation("amount", _("The amount returned must be positive."))
         return data.amount, []
-    bought: dict[str, dict] = {}
+    by_sku: dict[str, list[tuple[Decimal, Decimal]]] = {}
     for item in purchase.items:
-        line = bought.setdefault(item["sku"], {"quantity": 0, "unit_price": item["unit_price"]})
-        line["quantity"] += item["quantity"]
-    returned: dict[str, int] = {}
+        by_sku.setdefault(item["sku"], []).append(
+            (Decimal(str(item["quantity"])), Decimal(str(item["unit_price"])))
+        )
+    for lines in by_sku.values():
+        lines.sort(key=lambda line: line[1], reverse=True)  # stable: ties in receipt order
+    returned: dict[str, Decimal] = {}
     for earlier in purchase.returns.all():
         for item in earlier.items:
-            returned[item["sku"]] = returned.get(item["sku"], 0) + item["quantity"]
-    amount, lines = Decimal(0), []
+            returned[item["sku"]] = returned.get(item["sku"], Decimal(0)) + Decimal(
+                str(item["quantity"])
+            )
+    amount, stored = Decimal(0), []
     for item in data.items:
-        sku, quantity = item["sku"], int(item["quantity"])
-        if sku not in bought:
+        sku, quantity = item["sku"], _returned_quantity(item["quantity"])
+        if sku not in by_sku:
             raise _validation("items", _("%(sku)s was not on this purchase.") % {"sku": sku})
-        if quantity <= 0:
-            raise _validation("items", _("Quantities returned must be positive."))
-        left = bought[sku]["quantity"] - returned.get(sku, 0)
+        before = returned.get(sku, Decimal(0))
+        left = sum((bought for bought, _price in by_sku[sku]), Decimal(0)) - before
         if quantity > left:
             raise DomainError(
                 "return_exceeds_purchase",
-                _("Only %(left)s of %(sku)s can still be returned.") % {"left": left, "sku": sku},
-                details={"sku": sku, "returnable": left},
+                _("Only %(left)s of %(sku)s can still be returned.")
+                % {"left": _quantity_text(left), "sku": sku},
+                details={"sku": sku, "returnable": _quantity_text(left)},
             )
-        returned[sku] = returned.get(sku, 0) + quantity
-        amount += Decimal(bought[sku]["unit_price"]) * quantity
-        lines.append({"sku": sku, "quantity": quantity})
-    return amount, lines
+        returned[sku] = before + quantity
+        value = _sku_value(by_sku[sku], before + quantity, currency) - _sku_value(
+            by_sku[sku], before, currency
+        )
+        amount += value
+        stored.append(
+            {"sku": sku, "quantity": _quantity_text(quantity), "amount": money_text(value)}
+        )
+    if amount <= 0:
+        raise _validation(
+            "items",
+            _("These items are worth nothing on this purchase: there is nothing to return."),
+        )
+    return amount, stored
 
 
 def _share(points: int, part: Decimal, whole: Decimal) -> int:
@@ -592,7 +654,7 @@ def purchase_return_record(
     def action() -> tuple[int, dict]:
         account = ledger.account_lock(purchase.member_id)
         locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
-        amount, lines = _return_amount(locked, data)
+        amount, lines = _return_amount(locked, data, program_cached().currency)
         returned_after = locked.returned_amount + amount
         if returned_after > locked.total_amount:
             returnable = locked.total_amount - locked.returned_amount

@@ -290,3 +290,218 @@ def test_a_return_with_neither_amount_nor_items_is_400(pos, member):
 def test_a_return_of_an_unknown_purchase_is_404(pos, member):
     assert_error(give_back(pos, "R-404", external_id="RET-1", amount="1000"), 404, "not_found")
     assert not PurchaseReturn.objects.exists()
+
+
+# ---------------------------------------------------------------- returns by items, per line
+
+TV_ON_TWO_LINES = [
+    {"sku": "TV", "category": "electronics", "quantity": 1, "unit_price": "1"},
+    {"sku": "TV", "category": "electronics", "quantity": 1, "unit_price": "5000000"},
+]
+
+
+def returns_written():
+    return list(PurchaseReturn.objects.order_by("pk").values_list("external_id", "amount", "items"))
+
+
+def test_all_units_of_a_sku_on_two_lines_back_is_a_full_return(pos, member):
+    """The issue's example: every unit comes back at its own line's price, not the first's."""
+    bought = buy(pos, member, total="5000001", items=TV_ON_TWO_LINES)
+    assert bought["points_earned"] == 500
+
+    response = give_back(pos, external_id="RET-1", items=[{"sku": "TV", "quantity": 2}])
+
+    assert response.status_code == 201, response.content
+    assert response.json()["points_reversed"] == 500
+    assert response.json()["balance"] == {"available": 0, "pending": 0}
+    purchase = Purchase.objects.get()
+    assert purchase.returned_amount == Decimal("5000001")
+    assert purchase.is_fully_returned
+    assert (purchase.points_reversed, account_of(member).lifetime_earned) == (500, 0)
+    assert ledger_discrepancies() == []
+
+
+def test_units_come_back_dearest_line_first_and_never_more_than_were_bought(pos, member):
+    buy(pos, member, total="5000001", items=TV_ON_TWO_LINES)
+
+    first = give_back(pos, external_id="RET-1", items=[{"sku": "TV", "quantity": 1}])
+    second = give_back(pos, external_id="RET-2", items=[{"sku": "TV", "quantity": 1}])
+
+    assert first.status_code == 201, first.content
+    assert second.status_code == 201, second.content
+    # 500 x 5,000,000 / 5,000,001 = 499.9999: 499; then the 1 VND unit completes the return.
+    assert (first.json()["points_reversed"], second.json()["points_reversed"]) == (499, 1)
+    assert [amount for _id, amount, _items in returns_written()] == [
+        Decimal("5000000"),
+        Decimal("1"),
+    ]
+    assert Purchase.objects.get().is_fully_returned
+    before = written()
+
+    details = assert_error(
+        give_back(pos, external_id="RET-3", items=[{"sku": "TV", "quantity": 1}]),
+        422,
+        "return_exceeds_purchase",
+    )
+
+    assert details == {"sku": "TV", "returnable": 0}
+    assert written() == before
+
+
+def test_more_units_than_bought_over_several_returns_is_422_and_changes_nothing(pos, member):
+    items = [*TV_ON_TWO_LINES, {"sku": "TV", "quantity": 2, "unit_price": "2000000"}]
+    buy(pos, member, total="9000001", items=items)  # four TVs
+    assert (
+        give_back(pos, external_id="RET-1", items=[{"sku": "TV", "quantity": 3}]).json()[
+            "points_reversed"
+        ]
+        == 899
+    )  # 9,000,000 of 9,000,001: the 5,000,000 line and the two at 2,000,000
+    before = written()
+
+    details = assert_error(
+        give_back(pos, external_id="RET-2", items=[{"sku": "TV", "quantity": 2}]),
+        422,
+        "return_exceeds_purchase",
+    )
+
+    assert details == {"sku": "TV", "returnable": 1}
+    # The same SKU twice in one return counts both.
+    assert_error(
+        give_back(
+            pos,
+            external_id="RET-3",
+            items=[{"sku": "TV", "quantity": 1}, {"sku": "TV", "quantity": 1}],
+        ),
+        422,
+        "return_exceeds_purchase",
+    )
+    assert written() == before
+    last = give_back(pos, external_id="RET-4", items=[{"sku": "TV", "quantity": 1}])
+    assert last.status_code == 201, last.content
+    assert last.json()["points_reversed"] == 1
+    assert Purchase.objects.get().returned_amount == Decimal("9000001")
+
+
+def test_a_return_of_several_skus_prices_each_from_its_own_lines(pos, member):
+    items = [
+        {"sku": "CAKE", "category": "bakery", "quantity": 2, "unit_price": "50000"},
+        *TV_ON_TWO_LINES,
+        {"sku": "CAKE", "category": "bakery", "quantity": 1, "unit_price": "80000"},
+    ]
+    buy(pos, member, total="5180001", items=items)  # 518 points
+
+    response = give_back(
+        pos,
+        external_id="RET-1",
+        items=[{"sku": "CAKE", "quantity": 2}, {"sku": "TV", "quantity": 1}],
+    )
+
+    assert response.status_code == 201, response.content
+    # The 80,000 cake, one 50,000 cake and the 5,000,000 TV.
+    ((_id, amount, lines),) = returns_written()
+    assert amount == Decimal("5130000")
+    assert lines == [
+        {"sku": "CAKE", "quantity": 2, "amount": "130000"},
+        {"sku": "TV", "quantity": 1, "amount": "5000000"},
+    ]
+    assert response.json()["points_reversed"] == 512  # 518 x 5,130,000 / 5,180,001 = 512.9
+    rest = give_back(
+        pos,
+        external_id="RET-2",
+        items=[{"sku": "TV", "quantity": 1}, {"sku": "CAKE", "quantity": 1}],
+    )
+    assert rest.json()["points_reversed"] == 6
+    assert Purchase.objects.get().returned_amount == Decimal("5180001")
+
+
+def test_goods_sold_by_weight_come_back_by_weight_and_add_up_to_the_line(pos, member):
+    # 1.5 kg at 333,333 comes to 499,999.5: 500,000 VND on the receipt.
+    items = [{"sku": "BEEF", "category": "meat", "quantity": "1.5", "unit_price": "333333"}]
+    buy(pos, member, total="500000", items=items)  # 50 points
+
+    first = give_back(pos, external_id="RET-1", items=[{"sku": "BEEF", "quantity": "0.5"}])
+    assert first.status_code == 201, first.content
+    assert first.json()["points_reversed"] == 16  # 166,666.5 -> 166,667 of 500,000: 16.7
+    before = written()
+    details = assert_error(
+        give_back(pos, external_id="RET-2", items=[{"sku": "BEEF", "quantity": "1.001"}]),
+        422,
+        "return_exceeds_purchase",
+    )
+    assert details == {"sku": "BEEF", "returnable": 1}
+    assert written() == before
+    second = give_back(pos, external_id="RET-3", items=[{"sku": "BEEF", "quantity": 1}])
+
+    assert second.status_code == 201, second.content
+    assert second.json()["points_reversed"] == 34
+    assert [(amount, lines) for _id, amount, lines in returns_written()] == [
+        (Decimal("166667"), [{"sku": "BEEF", "quantity": "0.5", "amount": "166667"}]),
+        (Decimal("333333"), [{"sku": "BEEF", "quantity": 1, "amount": "333333"}]),
+    ]
+    assert Purchase.objects.get().is_fully_returned
+
+
+def test_a_weight_on_two_lines_comes_back_from_the_dearer_line_first(pos, member):
+    items = [
+        {"sku": "BEEF", "quantity": "1.5", "unit_price": "200000"},  # 300,000
+        {"sku": "BEEF", "quantity": "0.25", "unit_price": "400000"},  # 100,000
+    ]
+    buy(pos, member, total="400000", items=items)
+
+    response = give_back(pos, external_id="RET-1", items=[{"sku": "BEEF", "quantity": "0.5"}])
+
+    assert response.status_code == 201, response.content
+    # 0.25 kg at 400,000 and 0.25 kg at 200,000.
+    assert PurchaseReturn.objects.get().amount == Decimal("150000")
+    details = assert_error(
+        give_back(pos, external_id="RET-2", items=[{"sku": "BEEF", "quantity": "1.251"}]),
+        422,
+        "return_exceeds_purchase",
+    )
+    assert details == {"sku": "BEEF", "returnable": "1.25"}
+
+
+def test_items_worth_nothing_on_the_purchase_are_refused_and_change_nothing(pos, member):
+    items = [
+        {"sku": "TV", "quantity": 1, "unit_price": "5000000"},
+        {"sku": "GIFT", "quantity": 1, "unit_price": "0"},
+    ]
+    buy(pos, member, total="5000000", items=items)
+    before = written()
+
+    details = assert_error(
+        give_back(pos, external_id="RET-1", items=[{"sku": "GIFT", "quantity": 1}]),
+        400,
+        "validation_error",
+    )
+
+    assert "items" in details
+    assert written() == before
+
+
+def test_all_items_back_is_a_full_return_that_gives_the_voucher_back(pos, member):
+    from rewards.models import Reward, Voucher
+    from rewards.services import reward_redeem
+
+    reward = Reward.objects.create(
+        code="giam-50k",
+        kind="amount",
+        name="Giảm 50.000đ",
+        points_cost=500,
+        discount_amount=Decimal("50000"),
+        min_spend=Decimal("200000"),
+        voucher_valid_days=30,
+    )
+    give_points(member, 500)
+    voucher = reward_redeem(member=member, reward=reward)
+    bought = buy(pos, member, total="5000001", items=TV_ON_TWO_LINES, voucher_codes=[voucher.code])
+    assert (bought["voucher_discount"], bought["points_earned"]) == ("50000", 495)
+    assert Voucher.objects.get(pk=voucher.pk).status == "used"
+
+    response = give_back(pos, external_id="RET-1", items=[{"sku": "TV", "quantity": 2}])
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["points_reversed"], response.json()["vouchers_restored"]) == (495, 1)
+    assert Voucher.objects.get(pk=voucher.pk).status == "issued"
+    assert ledger_discrepancies() == []
