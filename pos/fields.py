@@ -84,7 +84,7 @@ class PointsField(serializers.Field):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "number", "exclusiveMinimum": 0, "maximum": 100000},
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 100000},
             {"type": "string", "pattern": QUANTITY_PATTERN},
         ],
         "example": 2,

@@ -149,7 +149,13 @@ def _check_time(occurred_at: datetime | None, program: Program, now: datetime) -
     return occurred_at
 
 
-def _check_items(data: PurchaseInput) -> list[dict]:
+def line_amount(item: dict, currency: str) -> Decimal:
+    """What a line comes to: quantity (up to 3 decimals for goods sold by weight) times unit
+    price, rounded to the currency's minor unit."""
+    return money_round(Decimal(item["quantity"]) * item["unit_price"], currency)
+
+
+def _check_items(data: PurchaseInput, currency: str) -> list[dict]:
     items = []
     for item in data.items:
         items.append(
@@ -157,12 +163,12 @@ def _check_items(data: PurchaseInput) -> list[dict]:
                 "sku": item["sku"],
                 "name": item.get("name") or "",
                 "category": item.get("category") or "",
-                "quantity": int(item["quantity"]),
+                "quantity": item["quantity"],
                 "unit_price": item["unit_price"],
             }
         )
     if items:
-        total = sum((i["unit_price"] * i["quantity"] for i in items), Decimal(0))
+        total = sum((line_amount(i, currency) for i in items), Decimal(0))
         if total != data.total_amount:
             raise _validation(
                 "items",
@@ -222,8 +228,14 @@ def purchase_plan(
         )
     if data.total_amount < 0:
         raise _validation("total_amount", _("The total cannot be negative."))
+    if data.total_amount > program.max_purchase_total:
+        raise _validation(
+            "total_amount",
+            _("The total is above the largest this programme accepts (%(max)s).")
+            % {"max": money_text(program.max_purchase_total)},
+        )
     occurred_at = _check_time(data.occurred_at, program, now)
-    items = _check_items(data)
+    items = _check_items(data, program.currency)
     if member is None:
         member = _member(data.member)
     redeem = data.redeem_points
@@ -439,7 +451,17 @@ def _record_fast(store: Store, data: PurchaseInput, program: Program) -> Outcome
 
 
 def _stored_items(items: list[dict]) -> list[dict]:
-    return [{**item, "unit_price": money_text(item["unit_price"])} for item in items]
+    return [
+        {
+            **item,
+            "unit_price": money_text(item["unit_price"]),
+            # JSON: whole quantities as integers, weights as decimal strings ("1.5").
+            "quantity": item["quantity"]
+            if isinstance(item["quantity"], int)
+            else format(item["quantity"], "f"),
+        }
+        for item in items
+    ]
 
 
 def _recorded_elsewhere(external_id: str) -> DomainError:
