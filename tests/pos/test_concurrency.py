@@ -248,3 +248,42 @@ def test_a_deadlock_that_still_happens_is_run_again_not_answered_with_an_error(
             "pending", flat=True
         )
     ) == [1, 1]
+
+
+def test_returns_racing_for_the_last_units_never_give_back_more_than_was_bought(member, store):
+    from pos.services.purchases import ReturnInput, purchase_return_record
+
+    tv = {"sku": "TV", "category": "electronics", "quantity": 1}
+    bought = purchase_record(
+        store=store,
+        data=PurchaseInput(
+            external_id="R-TV",
+            member=member.card_number,
+            total_amount=Decimal("5000001"),
+            items=[{**tv, "unit_price": Decimal("1")}, {**tv, "unit_price": Decimal("5000000")}],
+        ),
+    )
+    assert bought.body["points_earned"] == 500
+
+    def give_back(i):
+        return purchase_return_record(
+            store=store,
+            purchase_external_id="R-TV",
+            data=ReturnInput(external_id=f"RET-{i}", items=[{"sku": "TV", "quantity": 1}]),
+        )
+
+    results = run_together(6, give_back)
+
+    assert sorted(kind for kind, _value in results) == ["ok", "ok"] + ["refused"] * 4
+    assert [value for kind, value in results if kind == "refused"] == [
+        "return_exceeds_purchase"
+    ] * 4
+    # Serialised by the purchase's lock: the dearer TV first, whichever request came first.
+    assert sorted(value.body["points_reversed"] for kind, value in results if kind == "ok") == [
+        1,
+        499,
+    ]
+    purchase = Purchase.objects.get()
+    assert (purchase.returned_amount, purchase.points_reversed) == (Decimal("5000001"), 500)
+    assert PointAccount.objects.get(pk=member.pk).pending == 0
+    assert_ledger_clean()
