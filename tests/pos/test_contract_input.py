@@ -321,3 +321,60 @@ def test_a_connection_lost_mid_request_is_503_and_writes_nothing(pos, ready):
     assert response["Retry-After"] == "5"
     assert snapshot() == before
     assert pos.purchase(sale(ready["card"], external_id="R-LOST")).status_code == 201
+
+
+# ---------------------------------------------------------------- what the schema says
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        if path.startswith("/api/v1/pos/"):
+            for method, operation in item.items():
+                yield path, method, operation
+
+
+def test_the_schema_documents_every_status_a_pos_operation_can_answer(schema):
+    writes = {
+        "/api/v1/pos/transactions/": {"409", "422"},
+        "/api/v1/pos/transactions/{external_id}/returns/": {"409", "422"},
+        "/api/v1/pos/members/": {"409"},
+        "/api/v1/pos/members/{card_number}/rewards/{reward_id}/redeem/": {"409", "422"},
+        "/api/v1/pos/quote/": {"422"},
+    }
+    operations = list(_operations(schema))
+    assert len(operations) == 10
+    for path, method, operation in operations:
+        codes = set(operation["responses"])
+        expected = {"401", "429", "503"}
+        if method == "post":
+            expected |= {"400", "413", "415", *writes[path]}
+        if "{" in path or path.endswith("lookup"):
+            expected.add("404")
+        assert expected <= codes, (path, method, expected - codes)
+        for code in ("429", "503"):
+            assert "Retry-After" in operation["responses"][code]["headers"], (path, code)
+
+
+def test_the_schema_constrains_money_strings_with_a_pattern(schema):
+    components = schema["components"]["schemas"]
+    money = [
+        ("TransactionRequest", "total_amount"),
+        ("QuoteRequest", "total_amount"),
+        ("ItemRequest", "unit_price"),
+        ("ReturnRequest", "amount"),
+    ]
+    for component, field in money:
+        spec = components[component]["properties"][field]
+        assert spec["type"] == "string", (component, field)
+        assert spec["pattern"] == r"^[0-9]{1,16}(\.[0-9]{1,2})?$", (component, field)
+    points = components["TransactionRequest"]["properties"]["redeem_points"]
+    assert (points["type"], points["maximum"]) == ("integer", 10**9)
+    quantity = components["ItemRequest"]["properties"]["quantity"]
+    assert {"number", "string"} == {branch["type"] for branch in quantity["oneOf"]}
