@@ -26,6 +26,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
+def _on_today():
+    """Every rule here is evaluated on TODAY, so the clock stands on TODAY too: a member the
+    factory enrols (``joined_at`` = now), a score or a tier row is written on the same day
+    the rules look from, whatever day the suite really runs."""
+    with time_machine.travel(datetime.combine(TODAY, time(9), VN), tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _english():
     """Messages are compared in English (the programme's language is Vietnamese)."""
     with translation.override("en"):
