@@ -111,7 +111,7 @@ class SegmentAdmin(admin.ModelAdmin):
             (
                 (
                     reverse("admin:members_member_change", args=[member.pk]),
-                    member.full_name,
+                    member.full_name or "—",  # imported from a phone or email alone
                     member.card_number_display,
                 )
                 for member in preview.sample

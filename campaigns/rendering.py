@@ -78,7 +78,8 @@ def _values(context: MessageContext, language: str) -> dict[str, str]:
     with translation.override(language):
         tier = context.tier_name_en if language.startswith("en") and context.tier_name_en else ""
         return {
-            "name": context.name,
+            # A member imported from a phone or email alone has no name yet.
+            "name": context.name or str(_("valued member")),
             "tier": tier or context.tier_name,
             "points": (
                 formats.number_format(context.points, use_l10n=True, force_grouping=True)

@@ -43,6 +43,12 @@ class MemberAdminForm(forms.ModelForm):
         model = Member
         fields = PROFILE_FIELDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A member imported from a phone or email alone has no name until someone gives it;
+        # one who has a name keeps one (``member_update_profile`` refuses to blank it).
+        self.fields["full_name"].required = bool(self.instance.full_name)
+
     def clean_phone(self):
         raw = self.cleaned_data.get("phone")
         return phone_normalize(raw) if raw else None
@@ -238,7 +244,7 @@ class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
                 return redirect("admin:members_member_change", member.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Adjust points of %(name)s") % {"name": member.full_name},
+            "title": _("Adjust points of %(name)s") % {"name": member.display_name},
             "member": member,
             "form": form,
             "opts": self.model._meta,

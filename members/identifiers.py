@@ -27,6 +27,67 @@ def card_number_generate() -> str:
     return body + luhn.calc_check_digit(body)
 
 
+# Luhn: a digit in a doubled position adds these (2 * d, its digits summed past 9).
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_CARD_BODIES = 9 * 10 ** (CARD_NUMBER_LENGTH - 2)  # 11 digits, the first not 0
+
+
+def _luhn_digit(body: str) -> str:
+    """The check digit appended to ``body`` (what ``luhn.calc_check_digit`` gives)."""
+    total = 0
+    doubled = True  # the body's last digit sits next to the check digit: doubled
+    for char in reversed(body):
+        digit = ord(char) - 48
+        total += _LUHN_DOUBLED[digit] if doubled else digit
+        doubled = not doubled
+    return str(-total % 10)
+
+
+def _uniform_below(limit: int, count: int) -> list[int]:
+    """``count`` numbers drawn uniformly from ``range(limit)`` (``limit`` < 2**64) out of one
+    read of the system's random source: ``secrets.randbelow`` many times, less the cost of a
+    call each."""
+    ceiling = (2**64 // limit) * limit  # rejecting above it keeps every value equally likely
+    values: list[int] = []
+    while len(values) < count:
+        raw = secrets.token_bytes(8 * (count - len(values)) + 64)
+        for start in range(0, len(raw) - 7, 8):
+            value = int.from_bytes(raw[start : start + 8], "little")
+            if value < ceiling:
+                values.append(value % limit)
+    return values[:count]
+
+
+def card_numbers_generate(count: int) -> list[str]:
+    """``count`` random card numbers as ``card_number_generate`` makes them, drawn at once
+    (an import creating many members). They may repeat: uniqueness is the caller's."""
+    first = 10 ** (CARD_NUMBER_LENGTH - 2)
+    bodies = [str(first + value) for value in _uniform_below(_CARD_BODIES, count)]
+    return [body + _luhn_digit(body) for body in bodies]
+
+
+def referral_codes_generate(count: int) -> list[str]:
+    """``count`` random referral codes as ``referral_code_generate`` makes them, drawn at
+    once. They may repeat: uniqueness is the caller's."""
+    size = len(REFERRAL_ALPHABET)
+    ceiling = (256 // size) * size
+    alphabet = REFERRAL_ALPHABET
+    codes: list[str] = []
+    chars: list[str] = []
+    while len(codes) < count:
+        needed = (count - len(codes)) * REFERRAL_CODE_LENGTH - len(chars)
+        for byte in secrets.token_bytes(needed + needed // 16 + 16):
+            if byte < ceiling:
+                chars.append(alphabet[byte % size])
+        whole = len(chars) - len(chars) % REFERRAL_CODE_LENGTH
+        codes.extend(
+            "".join(chars[i : i + REFERRAL_CODE_LENGTH])
+            for i in range(0, whole, REFERRAL_CODE_LENGTH)
+        )
+        del chars[:whole]
+    return codes[:count]
+
+
 def card_number_clean(raw: str) -> str:
     """Strip the spaces and dashes people type; no validation."""
     return _SEPARATORS.sub("", raw or "")

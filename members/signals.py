@@ -7,7 +7,9 @@ commit or roll back with them. Receivers stay thin and call their own app's serv
 
 from django.dispatch import Signal
 
-# A member was enrolled (``members.services.member_create``), by any channel.
+# A member was enrolled (``members.services.member_create``), by any channel. Not sent
+# for the members a purchase import creates in bulk (``pos.services.imports``): those are
+# written set-based, with what the receivers would record for them (their known contacts).
 # Arguments: ``member`` (the new Member), ``referrer`` (the Member whose referral code was
 # given, or None), ``channel`` (``Member.Channel``), ``ip`` (the client's address or None),
 # ``device_id`` (an opaque id of the device or till, or "").

@@ -88,7 +88,7 @@ class MemberTierAdmin(ReadOnlyAdmin):
                 return redirect("admin:members_member_change", member.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Set the tier of %(name)s") % {"name": member.full_name},
+            "title": _("Set the tier of %(name)s") % {"name": member.display_name},
             "member": member,
             "current": current,
             "progress": tier_progress(member.pk),

@@ -107,7 +107,9 @@ class Member(models.Model):
     )
     card_number = models.CharField(_("card number"), max_length=12, unique=True, editable=False)
     referral_code = models.CharField(_("referral code"), max_length=12, unique=True, editable=False)
-    full_name = models.CharField(_("full name"), max_length=150)
+    # Blank only for a member created by an import from a phone or email alone (the profile
+    # is completed later); every other way of enrolling asks for the name.
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
     phone = models.CharField(
         _("phone"), max_length=16, unique=True, null=True, blank=True, help_text=_("E.164")
     )
@@ -187,7 +189,15 @@ class Member(models.Model):
         indexes = [models.Index(fields=["joined_at"]), models.Index(fields=["birth_date"])]
 
     def __str__(self):
+        if not self.full_name:
+            return self.card_number_display
         return f"{self.full_name} ({self.card_number})"
+
+    @property
+    def display_name(self) -> str:
+        """The name to show a person: the full name, or the card number while the profile
+        of an imported member has none yet."""
+        return self.full_name or self.card_number_display
 
     @property
     def is_blocked(self) -> bool:

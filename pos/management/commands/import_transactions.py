@@ -27,9 +27,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--create-members",
             action="store_true",
-            help="Enrol a member for a phone or email that matches nobody; needs a full_name "
-            "column (a row of that phone or email must give the name). Card numbers that "
-            "match nobody are still rejected.",
+            help="Enrol a member for each phone or email that matches nobody (one per phone "
+            "or email, however many rows name it). An optional full_name column gives the "
+            "name (the first row that has one); without it the profile is completed later. "
+            "Card numbers that match nobody are still rejected.",
         )
         parser.add_argument(
             "--without-points",
