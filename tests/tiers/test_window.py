@@ -292,14 +292,7 @@ def test_the_tills_purchase_counts_from_the_same_first_day(
         member = member_with_edge_purchase(store, day, at(edge), third=False)
         body = {"external_id": "R-EDGE", "member": member.card_number, "total_amount": "1000000"}
         if pays_with_points:
-            points_grant(
-                member=member,
-                points=50,
-                idempotency_key="gift",
-                reason="test",
-                program=program_get(),
-            )
-            body["redeem_points"] = 10
+            pay_part_with_points(member, body)
         response = PosClient(client, store_key[1]).purchase(body)
     assert response.status_code == 201, response.content
     answer = response.json()
@@ -309,6 +302,14 @@ def test_the_tills_purchase_counts_from_the_same_first_day(
     assert tier_code(member) == ("silver" if counted else "bronze")
     one_statement = connection.vendor == "postgresql" and not pays_with_points
     assert earn_path_spy == (["R-EDGE"] if one_statement else [])
+
+
+def pay_part_with_points(member, body: dict) -> None:
+    """Give the member points and spend some on ``body``: the purchase takes the general path."""
+    points_grant(
+        member=member, points=50, idempotency_key="gift", reason="test", program=program_get()
+    )
+    body["redeem_points"] = 10
 
 
 @pytest.mark.parametrize("pays_with_points", [False, True], ids=["earn_only", "with_points"])
@@ -326,14 +327,7 @@ def test_the_job_of_a_day_leaves_that_days_purchases_to_the_next_job_but_the_til
         assert tier_progress(member.pk).purchases == 3  # the page counts it, live
         body = {"external_id": "R-TODAY", "member": member.card_number, "total_amount": "10000"}
         if pays_with_points:
-            points_grant(
-                member=member,
-                points=50,
-                idempotency_key="gift",
-                reason="test",
-                program=program_get(),
-            )
-            body["redeem_points"] = 10
+            pay_part_with_points(member, body)
         answer = PosClient(client, store_key[1]).purchase(body).json()
     assert (answer["tier"]["code"], answer["tier_changed"]) == ("silver", True)
     with frozen(at("2026-11-24 01:00")):
