@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -24,7 +23,6 @@ from members.models import (
     Purchase,
     PurchaseReturn,
     Store,
-    User,
 )
 from members.selectors import program_get
 from members.services import PROFILE_FIELDS, member_block, member_unblock, member_update_profile
@@ -78,26 +76,6 @@ class PhoneAwareSearchMixin:
                     **{self.phone_lookup.replace("phone", "card_number"): cleaned}
                 )
         return results, may_have_duplicates
-
-
-@admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    ordering = ["email"]
-    list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
-    search_fields = ["email", "name", "member__full_name", "member__phone", "member__card_number"]
-    fieldsets = [
-        (None, {"fields": ["email", "password"]}),
-        (_("Personal info"), {"fields": ["name"]}),
-        (
-            _("Permissions"),
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
-        ),
-        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
-    ]
-    add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
-    ]
 
 
 class ConsentEventInline(admin.TabularInline):
@@ -404,3 +382,6 @@ class PurchaseReturnAdmin(ReadOnlyAdmin):
     ]
     search_fields = ["external_id", "purchase__external_id", "purchase__member__card_number"]
     list_select_related = ["store", "purchase"]
+
+
+from members import admin_staff  # noqa: E402,F401  (registers the staff accounts' admin)
