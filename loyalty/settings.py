@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # staff second factor: the "Staff sign-in" block below
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "loyalty.staff_mfa.StaffMFAMiddleware",  # the "Staff sign-in" block below
 ]
 
 ROOT_URLCONF = "loyalty.urls"
@@ -147,6 +149,15 @@ ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupForm"
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+
+# --- Staff sign-in (issue #12) ---
+# Staff sign in through allauth like members (the admin's login page sends them there), so
+# the login_failed limits above apply, and then its MFA stage: TOTP and recovery codes. A
+# superuser or Program admin without an authenticator app is sent to set one up before any
+# admin or staff page (loyalty.staff_mfa). The QR code is drawn with segno.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "members.mfa_adapter.MFAAdapter"
+# --- end Staff sign-in ---
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]

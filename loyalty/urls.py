@@ -2,10 +2,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from campaigns.views import unsubscribe
-from loyalty import views
+from loyalty import staff_mfa, views
 
 admin.site.site_header = _("Loyalty platform")
 admin.site.site_title = _("Loyalty staff")
@@ -15,6 +15,8 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("health/", views.health, name="health"),
     path("staff/", views.staff_home, name="staff_home"),
+    # Staff sign in through allauth (rate limits, second factor): loyalty.staff_mfa.
+    path("admin/login/", staff_mfa.admin_login, name="staff_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("me/tier/", include("tiers.urls")),
@@ -26,7 +28,8 @@ urlpatterns = [
     path("me/", include("members.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    # The split view serves Swagger UI's init script as a file (?script), not inline: CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/v1/pos/", include("pos.urls")),
 ]
 

@@ -5,10 +5,14 @@ Each role lists permissions as ``app_label.codename`` (``*app_label`` for all of
 permissions that exist (apps added later bring their permissions with them). Roles:
 
 - Program admin: everything about the programme, members, rewards, campaigns, promotions,
-  referrals and stores.
+  referrals and stores; reads the periodic tasks. Not staff accounts: users, roles (groups)
+  and permissions are a superuser's alone (``members.admin_staff``), so no role can hand
+  itself or anyone else what it does not hold.
 - Marketer: campaigns (but not approving the large ones), rewards, segments and
   promotions; reads members (no blocking, no points) and the referral and activity rules.
 - Store manager: reads members and purchases, edits profiles; manages its store's data.
+  Tied to the stores it works for (``User.stores``): sees their purchases, returns and
+  figures only (``members.selectors.staff_store_ids``); members stay findable chain-wide.
 - Support: helps members: edits profiles and consents, blocks, adjusts points with a reason,
   issues goodwill vouchers with a reason, reviews held referrals.
 """
@@ -26,14 +30,25 @@ SUPPORT = "Support"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     PROGRAM_ADMIN: [
         "*members",
+        # Staff accounts are superusers' (members.admin_staff): whoever may change a user may
+        # make it a superuser or set its password.
+        "-members.add_user",
+        "-members.change_user",
+        "-members.delete_user",
+        "-members.view_user",
         "*tiers",
         "*rewards",
         "*campaigns",
         "*promotions",
         "*pos",
-        "*django_celery_beat",
-        "members.view_user",
-        "members.change_user",
+        # Periodic tasks are read-only below superuser: a task that may be created or edited
+        # runs any registered task with any arguments as the platform (code execution), and
+        # the admin's "run" action starts one now (members.admin_staff enforces it too).
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.view_crontabschedule",
+        "django_celery_beat.view_intervalschedule",
+        "django_celery_beat.view_solarschedule",
+        "django_celery_beat.view_clockedschedule",
     ],
     MARKETER: [
         "*campaigns",
@@ -58,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.view_member",
         "members.change_member",
         "members.view_purchase",
+        "members.view_purchasereturn",  # its stores' only, as its purchases (staff_store_ids)
         "members.view_store",
         "members.view_program",
         "members.view_consentevent",
@@ -87,6 +103,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 
+# What no role is ever given, whatever its list says: the permissions that manage staff
+# accounts, roles and sign-in (users, groups, permissions, email addresses, which a password
+# reset trusts, second factors, sessions). Holding any of them is a way to climb.
+NEVER_GRANTED_APPS = frozenset({"auth", "contenttypes", "sessions", "account", "mfa"})
+NEVER_GRANTED = frozenset(
+    {"members.add_user", "members.change_user", "members.delete_user", "members.view_user"}
+)
+
+
+def role_may_hold(permission: str) -> bool:
+    """False for the staff-account permissions above (``app_label.codename``)."""
+    return permission not in NEVER_GRANTED and permission.split(".")[0] not in NEVER_GRANTED_APPS
+
 
 def roles_sync(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
     """Create the role groups and set each one's permissions to exactly its list."""
@@ -105,6 +134,7 @@ def roles_sync(using: str = DEFAULT_DB_ALIAS, apps=global_apps) -> None:
             elif entry in every:
                 chosen.append(every[entry])
         withheld = {every[entry[1:]] for entry in wanted if entry[1:] in every and entry[0] == "-"}
+        withheld |= {perm for key, perm in every.items() if not role_may_hold(key)}
         group, _created = Group.objects.using(using).get_or_create(name=role)
         group.permissions.set([perm for perm in chosen if perm not in withheld])
 

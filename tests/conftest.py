@@ -80,9 +80,21 @@ def _staff(role: str, email: str):
     return user
 
 
+def totp_enrol(user, secret: str | None = None) -> str:
+    """Give ``user`` an authenticator app, as superusers and Program admins must have before
+    the admin lets them in (``loyalty.staff_mfa``); returns its secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = secret or generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
 @pytest.fixture
 def program_admin(db):
-    return _staff(PROGRAM_ADMIN, "admin@example.com")
+    user = _staff(PROGRAM_ADMIN, "admin@example.com")
+    totp_enrol(user)
+    return user
 
 
 @pytest.fixture
