@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,7 @@ from members.models import (
     PurchaseReturn,
     Store,
 )
-from members.selectors import program_get
+from members.selectors import program_get, staff_store_ids, store_scoped
 from members.services import PROFILE_FIELDS, member_block, member_unblock, member_update_profile
 from members.services.points import points_adjust
 
@@ -78,6 +79,46 @@ class PhoneAwareSearchMixin:
         return results, may_have_duplicates
 
 
+class MissingIs404Mixin:
+    """An id the admin cannot find (none such, not a number, or outside what the user may
+    see) is a 404 on the change, delete and history pages, not a redirect to the index."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
+
+
+class StoreScopedAdminMixin(MissingIs404Mixin):
+    """A ModelAdmin over store-bound rows: a store manager lists, opens, searches, filters,
+    exports and acts on their stores' rows only (``members.selectors.staff_store_ids``).
+
+    ``store_paths`` lead from the row to its store; with ``store_unbound`` the rows tied to
+    no store stay visible. Everything the admin does goes through ``get_queryset`` (list,
+    search, filters, actions, autocomplete, change, delete and history pages), and an id
+    outside that queryset (another store's, or none at all) is a 404, not the admin's
+    redirect: what cannot be seen does not exist.
+    """
+
+    store_paths: tuple[str, ...] = ("store",)
+    store_unbound = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return store_scoped(queryset, request.user, *self.store_paths, unbound=self.store_unbound)
+
+
+class ScopedStoreListFilter(admin.RelatedFieldListFilter):
+    """The "by store" filter, offering only the stores the staff user may see."""
+
+    def field_choices(self, field, request, model_admin):
+        ids = staff_store_ids(request.user)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        limit = {} if ids is None else {"pk__in": ids}
+        return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=limit)
+
+
 class ConsentEventInline(admin.TabularInline):
     model = ConsentEvent
     extra = 0
@@ -101,7 +142,7 @@ class AuditEntryInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+class MemberAdmin(MissingIs404Mixin, PhoneAwareSearchMixin, admin.ModelAdmin):
     list_display = ["card_number", "full_name", "phone", "email", "status", "joined_at"]
     list_filter = ["status", "gender", "province", "enrolled_via", "email_consent", "sms_consent"]
     search_fields = ["full_name", "phone", "email", "card_number", "referral_code"]
@@ -199,9 +240,9 @@ class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     def adjust_points_view(self, request, member_id):
         """Add or deduct points with a reason; the ledger service checks the permission,
         writes a new entry and the audit row."""
-        member = Member.objects.select_related("account").get(pk=member_id)
         if not request.user.has_perm("members.adjust_points"):
             raise PermissionDenied
+        member = get_object_or_404(Member.objects.select_related("account"), pk=member_id)
         form = AdjustPointsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -276,17 +317,18 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    store_paths = ("pk",)
     list_display = ["code", "name", "province", "is_active"]
     list_filter = ["is_active", "province"]
     search_fields = ["code", "name", "address"]
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+class PurchaseAdmin(StoreScopedAdminMixin, PhoneAwareSearchMixin, admin.ModelAdmin):
     phone_lookup = "member__phone"
     list_display = ["occurred_at", "store", "external_id", "member", "total_amount", "amount_due"]
-    list_filter = ["store"]
+    list_filter = [("store", ScopedStoreListFilter)]
     search_fields = [
         "external_id",
         "member__full_name",
@@ -327,7 +369,11 @@ class PointAccountAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(PointEntry)
-class PointEntryAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
+class PointEntryAdmin(StoreScopedAdminMixin, PhoneAwareSearchMixin, ReadOnlyAdmin):
+    # Entries of a purchase or a return are the store's; adjustments, expiry and spending
+    # are the member's (chain-wide).
+    store_paths = ("purchase__store", "purchase_return__store")
+    store_unbound = True
     phone_lookup = "member__phone"
     list_display = [
         "created_at",
@@ -352,7 +398,9 @@ class PointEntryAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(PointLot)
-class PointLotAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
+class PointLotAdmin(StoreScopedAdminMixin, PhoneAwareSearchMixin, ReadOnlyAdmin):
+    store_paths = ("purchase__store",)
+    store_unbound = True
     phone_lookup = "member__phone"
     list_display = [
         "id",
@@ -370,7 +418,7 @@ class PointLotAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(PurchaseReturn)
-class PurchaseReturnAdmin(ReadOnlyAdmin):
+class PurchaseReturnAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "store",

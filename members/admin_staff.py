@@ -67,12 +67,22 @@ class UserAdmin(SuperuserOnlyMixin, DjangoUserAdmin):
     list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "name", "member__full_name", "member__phone", "member__card_number"]
+    filter_horizontal = ["groups", "user_permissions", "stores"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Personal info"), {"fields": ["name"]}),
         (
             _("Permissions"),
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+            {
+                "fields": [
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                    "stores",  # a store manager sees these stores' purchases only
+                ]
+            },
         ),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db.models import Min, QuerySet, Sum
+from django.db.models import Min, Q, QuerySet, Sum
 
 from loyalty.cache import cached
 from members.identifiers import (
@@ -23,6 +23,55 @@ from members.models import (
     PointLot,
     Program,
 )
+
+
+def staff_store_ids(user) -> set[int] | None:
+    """The stores whose purchases, returns and figures ``user`` may see and act on on the
+    staff side; ``None`` means every store.
+
+    The one rule for store-bound data: a store manager (a user in the Store manager role who
+    is neither superuser nor Program admin) is limited to the stores they work for
+    (``User.stores``), and one with no stores sees none. Every other staff user sees every
+    store (what they may do with it is their permissions' business). Members themselves are
+    not store-bound: they stay findable chain-wide, as at any till.
+    """
+    from members.roles import PROGRAM_ADMIN, STORE_MANAGER
+
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    if user.is_superuser:
+        return None
+    cached = getattr(user, "_staff_store_ids", False)
+    if cached is not False:
+        return cached
+    roles = set(
+        user.groups.filter(name__in=[PROGRAM_ADMIN, STORE_MANAGER]).values_list("name", flat=True)
+    )
+    if STORE_MANAGER in roles and PROGRAM_ADMIN not in roles:
+        ids = set(user.stores.values_list("id", flat=True))
+    else:
+        ids = None
+    user._staff_store_ids = ids  # once per request: the user object lives as long as it
+    return ids
+
+
+def store_scoped(queryset: QuerySet, user, *paths: str, unbound: bool = False) -> QuerySet:
+    """``queryset`` limited to the rows ``user`` may see by ``staff_store_ids``.
+
+    ``paths`` lead from the row to a store (``"store"``, ``"purchase__store"``, ``"pk"`` for
+    stores themselves); a row is in scope when any of them is one of the user's stores. With
+    ``unbound`` the rows tied to no store at all (every path empty: a points adjustment, an
+    unused voucher) stay visible too: they are the member's, not a store's.
+    """
+    ids = staff_store_ids(user)
+    if ids is None:
+        return queryset
+    allowed = Q(pk__in=[])
+    for path in paths:
+        allowed |= Q(**{f"{path}__in": ids})
+    if unbound:
+        allowed |= Q(**{f"{path}__isnull": True for path in paths})
+    return queryset.filter(allowed)
 
 
 def program_get() -> Program:

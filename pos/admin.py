@@ -2,14 +2,15 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin import ReadOnlyAdmin
+from members.admin import ScopedStoreListFilter, StoreScopedAdminMixin
 from pos.models import IdempotencyRecord, StoreApiKey
 from pos.services import api_key_revoke
 
 
 @admin.register(StoreApiKey)
-class StoreApiKeyAdmin(admin.ModelAdmin):
+class StoreApiKeyAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ["prefix", "store", "label", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["store", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [("store", ScopedStoreListFilter), ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "label", "store__code", "store__name"]
     list_select_related = ["store"]
     readonly_fields = ["store", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
@@ -33,8 +34,8 @@ class StoreApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
+class IdempotencyRecordAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     list_display = ["created_at", "store", "kind", "external_id", "status_code"]
-    list_filter = ["kind", "store"]
+    list_filter = ["kind", ("store", ScopedStoreListFilter)]
     search_fields = ["external_id"]
     list_select_related = ["store"]

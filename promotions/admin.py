@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from loyalty.admin import ReadOnlyAdmin
 from loyalty.errors import DomainError
+from members.admin import StoreScopedAdminMixin
 from promotions.forms import PromotionAdminForm, ReportRangeForm
 from promotions.models import (
     ActivityBonus,
@@ -52,7 +53,9 @@ class PromotionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromotionAward)
-class PromotionAwardAdmin(ReadOnlyAdmin):
+class PromotionAwardAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    store_paths = ("purchase__store",)
+
     list_display = ["created_at", "promotion", "member", "purchase", "points"]
     list_filter = ["promotion"]
     list_select_related = ["promotion", "member", "purchase"]
@@ -73,7 +76,9 @@ class ActivityBonusAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurchaseReview)
-class PurchaseReviewAdmin(ReadOnlyAdmin):
+class PurchaseReviewAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    store_paths = ("purchase__store",)
+
     list_display = ["created_at", "member", "purchase", "rating", "comment"]
     list_filter = ["rating"]
     list_select_related = ["member", "purchase"]
@@ -115,9 +120,13 @@ class ReasonFilter(admin.SimpleListFilter):
 
 
 @admin.register(Referral)
-class ReferralAdmin(ReadOnlyAdmin):
+class ReferralAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     """Referrals are written by the services only; staff with ``review_referral`` approve
     or reject held ones (actions), and see the report (top referrers, funnel)."""
+
+    # The qualifying purchase is a store's; a referral still waiting for one is the members'.
+    store_paths = ("purchase__store",)
+    store_unbound = True
 
     list_display = [
         "joined_at",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin import ReadOnlyAdmin
 from loyalty.errors import DomainError
-from members.admin import PhoneAwareSearchMixin
+from members.admin import MissingIs404Mixin, PhoneAwareSearchMixin, StoreScopedAdminMixin
 from rewards.codes import voucher_code_is_valid, voucher_code_normalize
 from rewards.forms import GoodwillVoucherForm, PartnerCodesUploadForm
 from rewards.models import PartnerCode, Reward, RewardTierPrice, Voucher
@@ -46,7 +46,7 @@ class RewardTierPriceInline(admin.TabularInline):
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(MissingIs404Mixin, admin.ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -182,7 +182,12 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
+class VoucherAdmin(StoreScopedAdminMixin, PhoneAwareSearchMixin, ReadOnlyAdmin):
+    # A voucher is the member's, good at any till; once redeemed at a store's till or used
+    # on a store's purchase it is that store's too. Store managers see the unbound ones and
+    # those of their stores.
+    store_paths = ("issued_at_store", "used_on__store")
+    store_unbound = True
     phone_lookup = "member__phone"
     list_display = [
         "code_display",

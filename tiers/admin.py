@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from loyalty.admin import ReadOnlyAdmin
 from loyalty.errors import DomainError
+from members.admin import MissingIs404Mixin, StoreScopedAdminMixin
 from members.models import Member
 from tiers.models import MemberTier, Tier, TierChange, TierPolicy
 from tiers.selectors import tier_of_member, tier_progress
@@ -44,7 +45,7 @@ class SetTierForm(forms.Form):
 
 
 @admin.register(MemberTier)
-class MemberTierAdmin(ReadOnlyAdmin):
+class MemberTierAdmin(MissingIs404Mixin, ReadOnlyAdmin):
     list_display = ["member", "tier", "since", "retained_until", "locked_until", "updated_at"]
     list_filter = ["tier"]
     list_select_related = ["member", "tier"]
@@ -102,7 +103,11 @@ class MemberTierAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(ReadOnlyAdmin):
+class TierChangeAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
+    # A change a purchase brought about is that store's; nightly and manual ones the member's.
+    store_paths = ("purchase__store",)
+    store_unbound = True
+
     list_display = ["at", "member", "from_tier", "to_tier", "reason", "actor", "purchase"]
     list_filter = ["reason", "to_tier"]
     list_select_related = ["member", "from_tier", "to_tier", "actor", "purchase"]

@@ -57,6 +57,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The stores a staff user works for: a store manager sees and acts on these stores'
+    # purchases, returns and figures only (``members.selectors.staff_store_ids``).
+    stores = models.ManyToManyField(
+        Store,
+        verbose_name=_("stores"),
+        blank=True,
+        related_name="staff_users",
+        help_text=_("The stores this staff user works for. A store manager sees only these."),
+    )
 
     objects = UserManager()
 
