@@ -163,3 +163,22 @@ def get_email(name: str) -> dict:
         config["DEFAULT_FROM_EMAIL"] = sender[0]
         config["SERVER_EMAIL"] = sender[0]
     return config
+
+
+_NOT_FOR_PRODUCTION = {"console", "locmem", "dummy"}
+EMAIL_URL_EXAMPLE = "smtp+tls://user:password@smtp.example.com:587?from=noreply@example.com"
+
+
+def require_real_email(name: str) -> None:
+    """With DEBUG off: ``name`` must be set to a mail server. The console backend would print
+    password-reset links (and so account takeovers) into the server log; locmem and dummy
+    drop every mail."""
+    value = get(name)
+    scheme = urlsplit(value).scheme if value else None
+    if scheme is None or scheme in _NOT_FOR_PRODUCTION:
+        shown = "unset" if value is None else f"{scheme}://"
+        raise ImproperlyConfigured(
+            f"{name} is {shown}, which must not be used when DJANGO_DEBUG is off: mail would "
+            f"be printed to the log or lost. Set {name} to your mail server, for example "
+            f"{name}={EMAIL_URL_EXAMPLE} (schemes: smtp, smtp+tls, smtp+ssl)."
+        )

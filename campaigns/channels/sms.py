@@ -1,7 +1,7 @@
 """SMS: the channel, and the backends behind ``SMS_BACKEND`` (a dotted path).
 
-- ``LogBackend`` (default): logs each SMS and keeps it in the SMS log (admin), once per
-  idempotency key.
+- ``LogBackend`` (default): keeps each SMS in the SMS log (admin), once per idempotency
+  key, and logs that it did (the phone masked, not the text).
 - ``HttpBackend``: posts ``{"to", "text", "sender", "reference"}`` as JSON to
   ``SMS_HTTP_URL`` with ``Authorization: Bearer SMS_HTTP_TOKEN`` and an
   ``Idempotency-Key`` header (the send's id), retrying connection errors, timeouts, 429 and
@@ -25,6 +25,7 @@ from django.utils.module_loading import import_string
 
 from campaigns.channels import Channel, ChannelError, Outgoing, PermanentChannelError
 from campaigns.models import SmsLog
+from loyalty.logs import mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +36,22 @@ class SmsBackend:
 
 
 class LogBackend(SmsBackend):
+    """Keeps each SMS in the SMS log (admin). The server log gets the send's key, the phone's
+    last three digits and the text's length, never the text (it can hold a code or a link)
+    nor the number, with DEBUG on or off: a chain without an SMS provider may run this in
+    production, so it is allowed there, and its log lines are safe to ship."""
+
     def send(self, *, key: str, phone: str, text: str) -> None:
         _row, created = SmsLog.objects.get_or_create(
             key=key, defaults={"phone": phone, "text": text}
         )
         if created:
-            logger.info("SMS %s to %s: %s", key, phone, text)
+            logger.info(
+                "SMS %s to %s kept in the SMS log (%d characters)",
+                key,
+                mask_phone(phone),
+                len(text),
+            )
 
 
 class HttpBackend(SmsBackend):
