@@ -24,13 +24,16 @@ RUN pip install --no-deps -e .
 # storage is used). The secret key only lives for this command and is not kept in the image.
 RUN DJANGO_DEBUG=0 \
     DJANGO_ALLOWED_HOSTS=localhost \
+    EMAIL_URL=smtp://127.0.0.1:9 \
     DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
     python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 10001 --home-dir /app --no-create-home app \
-    && mkdir -p /app/var/media \
+    && mkdir -p /app/var/media /app/var/prometheus \
     && chown -R app:app /app/var
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "loyalty.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]
+# gunicorn.conf.py: access log without query strings (phones, emails), masked and JSON,
+# with the request id; Prometheus multiprocess metrics.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "loyalty.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]

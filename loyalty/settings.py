@@ -8,6 +8,7 @@ services. A malformed value stops the process at start (see ``loyalty.env``).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from pathlib import Path
@@ -16,7 +17,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from loyalty import env
+from loyalty import env, logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.get("LOYALTY_VAR_DIR", str(BASE_DIR / "var")))
@@ -82,6 +83,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Operations: latency measured around everything, the request id set before any log line.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "loyalty.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy block below
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -95,6 +99,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "loyalty.staff_mfa.StaffMFAMiddleware",  # the "Staff sign-in" block below
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # requests by view (metrics)
 ]
 
 ROOT_URLCONF = "loyalty.urls"
@@ -117,6 +122,18 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.get_database("DATABASE_URL", str(VAR_DIR / "db.sqlite3"))}
+# --- PgBouncer ---
+# DATABASE_POOLER=pgbouncer when DATABASE_URL points at PgBouncer in transaction mode: each
+# transaction may land on another server connection, so no server-side cursors (Django's
+# .iterator() would open one outside a transaction). The code takes transaction-level
+# advisory locks only (pg_advisory_xact_lock), SET LOCAL and temporary tables inside one
+# transaction, and psycopg2 prepares no statements: nothing else depends on the session.
+DATABASE_POOLER = env.get("DATABASE_POOLER", "none")
+if DATABASE_POOLER not in {"none", "pgbouncer"}:
+    raise ImproperlyConfigured(f"DATABASE_POOLER={DATABASE_POOLER!r}: use none or pgbouncer.")
+if DATABASE_POOLER == "pgbouncer":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# --- end PgBouncer ---
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -187,6 +204,9 @@ STORAGES = {
 }
 
 globals().update(env.get_email("EMAIL_URL"))
+if not DEBUG:
+    # Production: the console backend would print password-reset links into the log.
+    env.require_real_email("EMAIL_URL")
 # A mail server that hangs must not hold a campaign send past its claim (CAMPAIGNS_CLAIM_TIMEOUT).
 EMAIL_TIMEOUT = env.get_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = globals().get("DEFAULT_FROM_EMAIL", "Loyalty <noreply@localhost>")
@@ -280,6 +300,8 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
 # longest task, or a long nightly job would be handed to a second worker while still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 15 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers log through Django's LOGGING (JSON, masked, with the task id): see loyalty.celery.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -335,11 +357,31 @@ CONTENT_SECURITY_POLICY = {
 }
 # --- end Content-Security-Policy ---
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Logging (loyalty.logs) ---
+# JSON lines in production (plain text in DEBUG; LOG_FORMAT=json|plain overrides), every
+# record with request_id, store, task_id and task_name, phones, emails and secrets masked.
+LOG_FORMAT = env.get("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or plain.")
+LOGGING = logs.logging_config(log_format=LOG_FORMAT, level=env.get("LOG_LEVEL", "INFO"))
+# --- end Logging ---
+
+# --- Health checks (loyalty.health, /healthz) ---
+# The nightly jobs' last success may be this old (hours) before /healthz reports unhealthy;
+# 0 turns the check off. On by default when there is a broker (beat runs the nightly jobs).
+HEALTH_NIGHTLY_MAX_AGE_HOURS = env.get_int("HEALTH_NIGHTLY_MAX_AGE_HOURS", 26, minimum=0)
+HEALTH_NIGHTLY_CHECK = env.get_bool("HEALTH_NIGHTLY_CHECK", default=bool(CELERY_BROKER_URL))
+# --- end Health checks ---
+
+# --- Metrics (loyalty.metrics, /metrics) ---
+# /metrics answers addresses in METRICS_ALLOWED_IPS (addresses or networks) when they scrape
+# directly, or anyone sending "Authorization: Bearer <METRICS_TOKEN>"; everyone else a 404.
+METRICS_ALLOWED_IPS = env.get_list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(i, strict=False) for i in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
+METRICS_TOKEN = env.get("METRICS_TOKEN")
+if METRICS_TOKEN is not None and len(METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters long.")
+# --- end Metrics ---

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from campaigns.views import unsubscribe
-from loyalty import staff_mfa, views
+from loyalty import health, metrics, staff_mfa, views
 
 admin.site.site_header = _("Loyalty platform")
 admin.site.site_title = _("Loyalty staff")
@@ -14,6 +14,8 @@ admin.site.index_title = _("Programme administration")
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("health/", views.health, name="health"),
+    path("healthz", health.healthz, name="healthz"),  # readiness: loyalty.health
+    path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus: loyalty.metrics
     path("staff/", views.staff_home, name="staff_home"),
     # Staff sign in through allauth (rate limits, second factor): loyalty.staff_mfa.
     path("admin/login/", staff_mfa.admin_login, name="staff_login"),

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from loyalty import request_context
 from pos.selectors import api_key_authenticate
 
 
@@ -26,6 +27,7 @@ class StoreApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = api_key_authenticate(raw.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed(_("The API key is not valid or was revoked."))
+        request_context.set_store(api_key.store.code)  # on this request's log records
         now = timezone.now()
         # Touch last_used_at at most once a minute: not a write on every request.
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:

@@ -50,6 +50,8 @@ class EmailChannel(Channel):
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentChannelError(f"recipient refused: {exc}") from exc
+            # Not ``exc`` itself: it holds the address, which would reach the log and last_error.
+            codes = ", ".join(str(code) for code, _text in exc.recipients.values())
+            raise PermanentChannelError(f"recipient refused ({codes})") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelError(f"mail server: {exc}") from exc

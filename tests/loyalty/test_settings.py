@@ -13,6 +13,7 @@ PROD = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "x" * 64,
     "DJANGO_ALLOWED_HOSTS": "loyalty.example.com",
+    "EMAIL_URL": "smtp://smtp.example.com:587",  # a console backend stops start-up
 }
 VARS = (
     "DATABASE_URL",
