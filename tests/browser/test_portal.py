@@ -7,6 +7,7 @@ URLs, element names and ids, and ``data-testid`` attributes.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -170,16 +171,68 @@ def test_stylesheet_is_served_and_applied(page):
     assert background not in DEFAULT_BACKGROUNDS, background
 
 
-def test_staff_logs_in_to_admin(page):
-    User.objects.create_superuser(email="boss@example.com", password=PASSWORD)
+def _totp_code(secret: str) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
-    page.goto("/admin/login/")
-    page.locator("input[name='username']").fill("boss@example.com")
-    page.locator("input[name='password']").fill(PASSWORD)
-    page.locator("#login-form [type='submit']").click()
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+def _fits(page) -> None:
+    size = fits_phone(page)
+    assert size["scrollWidth"] <= size["innerWidth"], (page.url, size)
+    assert size["scrollWidth"] <= size["clientWidth"], (page.url, size)
+
+
+def _sign_in(page, email: str) -> None:
+    """The admin's login page is allauth's: email and password."""
+    page.goto("/admin/")
+    page.wait_for_url("**/accounts/login/?next=*")
+    _fits(page)
+    form = page.locator("form:has(input[name='password'])")
+    form.locator("input[name='login']").fill(email)
+    form.locator("input[name='password']").fill(PASSWORD)
+    form.locator("input[name='password']").press("Enter")
+
+
+def test_staff_logs_in_to_admin_with_the_authenticator_code(page, settings):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    settings.MFA_TOTP_TOLERANCE = 1  # a code computed just before a 30-second boundary
+    boss = User.objects.create_superuser(email="boss@example.com", password=PASSWORD)
+    secret = generate_totp_secret()
+    TOTP.activate(boss, secret)
+
+    _sign_in(page, "boss@example.com")
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    _fits(page)
+    page.locator("input[name='code']").fill(_totp_code(secret))
+    page.locator("input[name='code']").press("Enter")
     page.wait_for_url("**/admin/")
 
     assert _path(page) == "/admin/"
     assert page.locator("body.dashboard").count() == 1
     assert page.locator("#content-main a[href='/admin/members/member/']").count() >= 1
-    assert page.locator("#login-form").count() == 0
+
+
+def test_a_new_superuser_sets_up_the_authenticator_app_first(page, settings):
+    settings.MFA_TOTP_TOLERANCE = 1
+    User.objects.create_superuser(email="boss@example.com", password=PASSWORD)
+
+    _sign_in(page, "boss@example.com")
+    page.wait_for_url("**/accounts/reauthenticate/?next=*")  # on the way to the set-up page
+    _fits(page)
+    page.locator("input[name='password']").fill(PASSWORD)
+    page.locator("input[name='password']").press("Enter")
+    page.wait_for_url("**/accounts/2fa/totp/activate/")
+    _fits(page)
+    qr = page.locator("main img[src^='data:image/svg+xml']")
+    assert qr.count() == 1
+    assert qr.evaluate("img => img.naturalWidth") > 0  # the SVG drew (CSP allows data: images)
+    secret = page.locator("#authenticator_secret").input_value()
+    page.locator("input[name='code']").fill(_totp_code(secret))
+    page.locator("input[name='code']").press("Enter")
+    page.wait_for_url("**/accounts/2fa/recovery-codes/")
+    _fits(page)
+    page.goto("/admin/")
+    assert _path(page) == "/admin/"
+    assert page.locator("body.dashboard").count() == 1
