@@ -409,7 +409,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Schedule (or resume) the selected campaigns"))
     def schedule(self, request, queryset):
-        self._each(request, queryset, campaign_schedule, _("scheduled."))
+        self._each(
+            request,
+            queryset,
+            campaign_schedule,
+            _(
+                "scheduled. Its work is queued: the campaigns' tick, every minute, picks it up "
+                "(also when the task queue is unavailable for a while)."
+            ),
+        )
 
     @admin.action(description=_("Approve sending the selected campaigns to their audience"))
     def approve(self, request, queryset):

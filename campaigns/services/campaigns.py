@@ -232,6 +232,8 @@ def campaigns_advance(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _queue_tick() -> None:
-    from campaigns.tasks import queue_tick
+    # After commit; a broker that is down is logged, not raised: the minute tick does the
+    # same work by itself (``campaigns.services.enqueue``).
+    from campaigns.services.enqueue import tick_enqueue
 
-    queue_tick()
+    tick_enqueue()

@@ -25,9 +25,11 @@ State = Campaign.State
 
 
 def _queue_delivery(campaign_id: int, copies: int = 1) -> None:
-    from campaigns.tasks import queue_delivery
+    # After commit, and a broker outage is logged, not raised: the next tick queues the
+    # sends still due (``campaigns.services.enqueue``).
+    from campaigns.services.enqueue import delivery_enqueue
 
-    queue_delivery(campaign_id, copies=copies)
+    delivery_enqueue(campaign_id, copies=copies)
 
 
 def deliveries_queue(*, now: datetime | None = None) -> int:
