@@ -200,3 +200,29 @@ def test_the_mfa_pages_are_the_sites_pages(client, superuser, language):
     response = client.get(reverse("mfa_authenticate"))
     assert response.status_code == 200
     assert 'class="topbar"' in response.content.decode()
+
+
+def test_the_demo_superuser_signs_in_with_the_printed_secret(client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from pos.management.commands.seed_demo import demo_password, demo_totp_secret
+
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", "--quiet", stdout=out)
+    secret = demo_totp_secret()
+    assert secret in out.getvalue()
+    call_command("seed_demo", "--quiet", stdout=StringIO())  # a second run keeps the secret
+
+    for email in ("admin@demo.local", "programadmin@demo.local"):
+        client.post(reverse("account_logout"))
+        response = client.post(
+            reverse("account_login") + "?next=/admin/",
+            {"login": email, "password": demo_password()},
+        )
+        assert response.url == reverse("mfa_authenticate"), email
+        response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+        assert response.status_code == 302, email
+        assert client.get("/admin/").status_code == 200, email

@@ -2,12 +2,16 @@
 staff role, a member login and ~200 members with about a year of purchases.
 
 Idempotent: members are keyed by phone, purchases by receipt id, the key by its prefix, so a
-second run adds nothing. The key and the password are derived from SECRET_KEY: stable across
-runs of one checkout, never written in the repository.
+second run adds nothing. The key, the password and the staff's authenticator secret are
+derived from SECRET_KEY: stable across runs of one checkout, never written in the repository.
+The superuser and the Program admin sign in with a second factor (``loyalty.staff_mfa``):
+with DEBUG on they get an authenticator app seeded with the printed secret; otherwise they
+set one up at their first sign-in.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import math
 import random
@@ -18,7 +22,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from allauth.mfa.utils import decrypt, encrypt
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
@@ -29,6 +37,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from loyalty.errors import DomainError
+from loyalty.staff_mfa import mfa_required
 from members.identifiers import phone_normalize
 from members.models import AuditEntry, Member, Purchase, User
 from members.roles import MARKETER, PROGRAM_ADMIN, STORE_MANAGER, SUPPORT
@@ -120,6 +129,18 @@ def demo_password() -> str:
     """The password of every demo login, derived from SECRET_KEY (stable, not in the repo)."""
     digest = salted_hmac("seed_demo.password", "staff", algorithm="sha256").hexdigest()
     return "demo-" + digest[:10]
+
+
+def demo_totp_secret() -> str:
+    """The authenticator secret of the demo logins that need one (base32, from SECRET_KEY)."""
+    digest = salted_hmac("seed_demo.totp", "staff", algorithm="sha256").digest()
+    return base64.b32encode(digest[:20]).decode("ascii")
+
+
+def demo_totp_url() -> str:
+    """The secret as an authenticator app reads it (paste it, or make it a QR code)."""
+    label, issuer = quote("Loyalty demo:staff"), quote("Loyalty demo")
+    return f"otpauth://totp/{label}?secret={demo_totp_secret()}&issuer={issuer}"
 
 
 def demo_api_key() -> str:
@@ -298,6 +319,8 @@ class Command(BaseCommand):
             changed += was_changed
             if group:
                 user.groups.add(groups[group])
+            if settings.DEBUG and mfa_required(user):
+                changed += self._totp(user)
         member_user, was_changed = self._user(
             MEMBER_LOGIN, DEMO_MEMBER["full_name"], password, staff=False
         )
@@ -403,6 +426,21 @@ class Command(BaseCommand):
             user.save(update_fields=fields)
         return user, created or bool(fields)
 
+    @staticmethod
+    def _totp(user: User) -> bool:
+        """The login's authenticator app holds the demo secret (True when it had to be set),
+        so the printed secret works even after someone set up another app."""
+        secret = demo_totp_secret()
+        row = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        if row is None:
+            TOTP.activate(user, secret)
+            return True
+        if decrypt(row.data["secret"]) == secret:
+            return False
+        row.data = {**row.data, "secret": encrypt(secret)}
+        row.save(update_fields=["data"])
+        return True
+
     def _block(self, base_url: str, member: Member | None) -> str:
         key, rule = demo_api_key(), "=" * 78
         lines = [
@@ -420,6 +458,15 @@ class Command(BaseCommand):
         if member is not None:
             card = member.card_number_display
             lines.append(f"   {MEMBER_LOGIN:<26} member portal ({member.full_name}, card {card})")
+        mfa = [email for email, _name, _role, group in STAFF if group in (None, PROGRAM_ADMIN)]
+        lines += ["", f" {' and '.join(mfa)} then ask for an authenticator code:"]
+        if settings.DEBUG:
+            lines += [
+                f"   add the secret {demo_totp_secret()} to an authenticator app",
+                f"   (or this URL as a QR code: {demo_totp_url()})",
+            ]
+        else:
+            lines.append("   they set up an authenticator app at their first sign-in.")
         lines += [
             "",
             f" POS API key of {API_KEY_STORE}: {key}",
