@@ -115,7 +115,13 @@ def get_cache(name: str) -> dict:
         raise ImproperlyConfigured(
             f"{name} has scheme {scheme!r}; expected redis://HOST:PORT/DB or rediss://."
         )
-    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}
+    # Fails open (a Redis outage is a cache miss, rate limits let requests through) and gives
+    # up on an unreachable Redis within a second rather than hanging a request.
+    return {
+        "BACKEND": "loyalty.cache_backends.FailOpenRedisCache",
+        "LOCATION": value,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
 
 
 _EMAIL_BACKENDS = {

@@ -19,6 +19,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from loyalty.api import check_body_size
+from loyalty.cache_backends import cache_unavailable
 from loyalty.errors import DomainError
 from loyalty.money import money_text
 from members.selectors import member_find, program_cached
@@ -56,6 +57,10 @@ class ApiKeyThrottle(BaseThrottle):
     DRF's sliding-window throttle stores and re-pickles every request time of the window
     (thousands of entries at the rates a busy store sends). Use a shared cache
     (``CACHE_URL``) so that every web process counts against the same limit.
+
+    The limit fails open: a cache that cannot be reached lets the request through (logged
+    once a minute), so a Redis outage never stops a till. The Redis backend already answers
+    a miss then (``loyalty.cache_backends``); this guards any other backend too.
     """
 
     def allow_request(self, request, view):
@@ -65,13 +70,17 @@ class ApiKeyThrottle(BaseThrottle):
         now = time.time()
         start = int(now // window) * window
         key = f"throttle:pos:{request.auth.pk}:{start}"
-        cache.add(key, 0, timeout=window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: this request opens the window
-            cache.set(key, 1, timeout=window + 1)
-            count = 1
         self._wait = start + window - now
+        try:
+            cache.add(key, 0, timeout=window + 1)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr: this request opens the window
+                cache.set(key, 1, timeout=window + 1)
+                count = 1
+        except Exception as exc:  # any cache failure: fail open
+            cache_unavailable("pos throttle", exc)
+            return True
         return count <= limit
 
     def wait(self):
