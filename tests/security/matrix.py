@@ -336,7 +336,7 @@ ROWS: dict[str, Row] = {
     **admin_model("members", "earncategoryrule", view=PA_SU, add=PA_SU, change=PA_SU, delete=PA_SU),
     **admin_model("members", "pointaccount", view=PA_SU),
     **admin_model("members", "pointentry", view=PA_SU, store_bound=True),
-    **admin_model("members", "pointlot", view=PA_SU),
+    **admin_model("members", "pointlot", view=PA_SU, store_bound=True),
     # --- The admin: tiers ---------------------------------------------------------------
     **admin_model("tiers", "tier", view=EVERY_ROLE, add=PA_SU, change=PA_SU, delete=PA_SU),
     **admin_model("tiers", "membertier", view=PA_SU),
@@ -353,7 +353,7 @@ ROWS: dict[str, Row] = {
         delete=CAMPAIGN_PEOPLE,
     ),
     "admin:rewards_reward_partner_codes": Row(admin(*CAMPAIGN_PEOPLE), missing=(MK, 404)),
-    **admin_model("rewards", "voucher", view=EVERY_ROLE),
+    **admin_model("rewards", "voucher", view=EVERY_ROLE, store_bound=True),  # issued at A
     # Goodwill vouchers (with a reason): support's tool; the rewards roles hold it too.
     "admin:rewards_voucher_goodwill": Row(admin(PA, MK, SP, SU)),
     **admin_model("rewards", "partnercode", view=CAMPAIGN_PEOPLE),
@@ -411,3 +411,8 @@ ROWS: dict[str, Row] = {
     # --- Only with DEBUG on: uploaded files served by Django -----------------------------
     "^media/(?P<path>.*)$": Row(everyone(404), optional=True),
 }
+
+# Escalation by the admin's own forms: making a role with every permission, or an account
+# (then a superuser), is the superuser's alone.
+ROWS["admin:auth_group_add"].post = admin(SU, ok=302)
+ROWS["admin:members_user_add"].post = admin(SU, ok=302)

@@ -260,6 +260,12 @@ def _phone(principal: str) -> str:
     return f"09770001{m.PRINCIPALS.index(principal):02d}"
 
 
+def _all_permissions():
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.values_list("pk", flat=True)
+
+
 def _tier_pk():
     from tiers.models import Tier
 
@@ -296,6 +302,20 @@ POST_BODIES = {
     ),
     "admin:auth_user_password_change": lambda w, p: (
         {"password1": "N3w-Secret-Passw0rd", "password2": "N3w-Secret-Passw0rd"},
+        None,
+    ),
+    "admin:auth_group_add": lambda w, p: (
+        {"name": f"Everything {p}", "permissions": [str(pk) for pk in _all_permissions()]},
+        None,
+    ),
+    "admin:members_user_add": lambda w, p: (
+        {
+            "email": f"sec-new-{p}@example.com",
+            "name": "New staff",
+            "usable_password": "true",
+            "password1": "N3w-Secret-Passw0rd",
+            "password2": "N3w-Secret-Passw0rd",
+        },
         None,
     ),
     "admin:members_member_adjust_points": lambda w, p: (

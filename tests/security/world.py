@@ -98,9 +98,9 @@ def build() -> World:
         Send,
         SmsLog,
     )
-    from members.models import EarnCategoryRule, PointEntry
+    from members.models import EarnCategoryRule, PointEntry, PointLot
     from promotions.models import Promotion, PromotionAward, PurchaseReview, Referral
-    from rewards.models import PartnerCode
+    from rewards.models import PartnerCode, Voucher
     from tiers.models import MemberTier, Tier, TierChange
 
     w = World()
@@ -196,6 +196,13 @@ def build() -> World:
         )
     )
     member_a = w.members["A"]
+    till_voucher = _ok(
+        _pos(w.keys[m.KEY]).post(
+            f"/api/v1/pos/members/{member_a.card_number}/rewards/{reward.pk}/redeem/",
+            {"external_id": "SEC-REDEEM-A"},
+            content_type="application/json",
+        )
+    )["voucher"]["code"]
     points_adjust(
         member=member_a,
         points=10,
@@ -254,6 +261,8 @@ def build() -> World:
         "members.store": store_a.pk,
         "members.purchase": purchase_a.pk,
         "members.pointentry": PointEntry.objects.filter(purchase=purchase_a).first().pk,
+        "members.pointlot": PointLot.objects.filter(purchase=purchase_a).first().pk,
+        "rewards.voucher": Voucher.objects.get(code=till_voucher).pk,  # issued at store A
         "members.purchasereturn": PurchaseReturn.objects.get(purchase=purchase_a).pk,
         "members.user": w.users[m.SU].pk,  # a superuser account: what an attacker wants
         "rewards.reward": reward.pk,
