@@ -37,8 +37,10 @@ NIGHTLY_TASK = "loyalty.tasks.run_daily_jobs"
 
 @dataclasses.dataclass
 class Broker(HealthCheck):
-    """The Celery broker accepts a connection (no worker needs to answer)."""
+    """The Celery broker accepts a connection (no worker needs to answer: a worker that is
+    down shows in the task metrics, and the web goes on without one)."""
 
+    url: str = dataclasses.field(repr=False)  # may hold a password: never in a report
     timeout: datetime.timedelta = dataclasses.field(
         default=datetime.timedelta(seconds=3), repr=False
     )
@@ -46,9 +48,10 @@ class Broker(HealthCheck):
     def run(self):
         from loyalty.celery import app
 
+        seconds = self.timeout.total_seconds()
         try:
-            with app.connection_for_write(connect_timeout=self.timeout.total_seconds()) as conn:
-                conn.ensure_connection(max_retries=1, timeout=self.timeout.total_seconds())
+            with app.connection_for_write(url=self.url, connect_timeout=seconds) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=seconds)
         except Exception as exc:
             raise ServiceUnavailable("broker unreachable") from exc
 
@@ -111,7 +114,7 @@ def on_task_success(sender=None, result=None, **kwargs) -> None:
 def checks() -> list[tuple[str, HealthCheck]]:
     found: list[tuple[str, HealthCheck]] = [("database", Database()), ("cache", Cache())]
     if settings.CELERY_BROKER_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
-        found.append(("broker", Broker()))
+        found.append(("broker", Broker(url=settings.CELERY_BROKER_URL)))
     if settings.HEALTH_NIGHTLY_CHECK and settings.HEALTH_NIGHTLY_MAX_AGE_HOURS:
         max_age = datetime.timedelta(hours=settings.HEALTH_NIGHTLY_MAX_AGE_HOURS)
         found.append(("nightly_job", NightlyJob(max_age=max_age)))

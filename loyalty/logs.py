@@ -106,8 +106,14 @@ class MaskFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = mask(record.stack_info)
         for name, value in list(vars(record).items()):
-            if name not in _STANDARD and name not in _CONTEXT_FIELDS and isinstance(value, str):
+            if name in _STANDARD or name in _CONTEXT_FIELDS:
+                continue
+            if isinstance(value, str):
                 setattr(record, name, mask(value))
+            elif not isinstance(value, (int, float, bool, type(None))):
+                # django.request's ``request`` (its repr has the query string), any object:
+                # the JSON formatter would print it whole.
+                setattr(record, name, mask(str(value)))
         return True
 
 
