@@ -49,6 +49,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r loyalty members tiers rewards campaigns pos promotions
 
 format: install
 	$(BIN)/ruff check --fix .

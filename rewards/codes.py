@@ -20,7 +20,8 @@ _MODULUS = len(ALPHABET)
 _VALUE = {symbol: index for index, symbol in enumerate(ALPHABET)}
 _SEPARATORS = str.maketrans("", "", " -_.\t\n\r\u00a0")
 
-assert _MODULUS == 31  # the checksum's guarantees need a prime modulus larger than LENGTH
+if _MODULUS != 31:  # not an assert: it must hold under `python -O` too
+    raise ImportError("the checksum's guarantees need a prime modulus larger than LENGTH")
 
 
 def _weighted_sum(text: str) -> int:

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.conf import settings
@@ -62,6 +63,9 @@ class HttpBackend(SmsBackend):
         self.token = settings.SMS_HTTP_TOKEN if token is None else token
         if not self.url:
             raise PermanentChannelError("SMS_HTTP_URL is not set")
+        if urllib.parse.urlsplit(self.url).scheme not in ("https", "http"):
+            # urlopen would also read file: and ftp: URLs; the provider is reached over HTTP.
+            raise PermanentChannelError("SMS_HTTP_URL must be an http(s) URL")
 
     def _post(self, key: str, body: bytes) -> int:
         request = urllib.request.Request(  # noqa: S310 - the provider's URL from settings
@@ -75,7 +79,7 @@ class HttpBackend(SmsBackend):
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=settings.SMS_HTTP_TIMEOUT) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=settings.SMS_HTTP_TIMEOUT) as response:  # noqa: S310  # nosec B310  # an http(s) URL: checked in __init__
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code

@@ -80,7 +80,7 @@ def _insert_select(campaign: Campaign, rows: QuerySet, *, now: datetime) -> int:
         FROM ({inner_sql}) src
         WHERE src.m IS NOT NULL
         ON CONFLICT (campaign_id, member_id, occurrence) DO NOTHING
-    """  # noqa: S608 - table names from model metadata, values are parameters
+    """  # noqa: S608  # nosec B608  # table names from model metadata, values are parameters
     params = [
         campaign.pk,
         Send.Status.QUEUED,
@@ -117,7 +117,7 @@ def _insert_rows(campaign: Campaign, rows: Iterable[tuple[int, str]], *, now: da
             )
             VALUES {values}
             ON CONFLICT (campaign_id, member_id, occurrence) DO NOTHING
-        """  # noqa: S608 - table names from model metadata, values are parameters
+        """  # noqa: S608  # nosec B608  # table names from model metadata, values are parameters
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             created += max(cursor.rowcount, 0)

@@ -65,6 +65,12 @@ def test_an_unreachable_provider_is_tried_again_later(sms_settings):
         QuickHttpBackend(url=url).send(key="1", phone="+84912345678", text="x")
 
 
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://sms.example.com/", "sms.example.com"])
+def test_the_http_backend_only_reaches_http_urls(sms_settings, url):
+    with pytest.raises(PermanentChannelError):
+        QuickHttpBackend(url=url)
+
+
 @pytest.mark.django_db
 def test_the_log_backend_keeps_one_sms_per_key(caplog):
     backend = LogBackend()

@@ -213,7 +213,7 @@ def _people(rng: random.Random, today: date) -> list[Person]:
 def _purchases(person: Person, member: Member, stores: dict, now) -> list[Purchase]:
     """Up to a year of purchases; random draws come from the member's own generator, in the
     same order every run, so receipt ``n`` always lands at the same store."""
-    rng = random.Random(f"{SEED}:{member.phone}")
+    rng = random.Random(f"{SEED}:{member.phone}")  # nosec B311  # demo data, reproducible on purpose
     start = max(member.joined_at, now - timedelta(days=365))
     count = min(40, math.ceil(person.visits * min(1.0, person.joined_days_ago / 365)))
     loyalty, spend = rng.uniform(0.6, 0.95), rng.gauss(0, 0.35)
@@ -326,7 +326,7 @@ class Command(BaseCommand):
         )
         log.append(f"logins: {changed + was_changed} created or reset, password checked")
 
-        people = _people(random.Random(SEED), timezone.localdate(now))
+        people = _people(random.Random(SEED), timezone.localdate(now))  # nosec B311  # demo data
         existing = {
             m.phone: m
             for m in Member.objects.filter(phone__in=[p.profile["phone"] for p in people])
