@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty import metrics
 from loyalty.errors import DomainError
 from members.models import (
     AuditEntry,
@@ -134,6 +135,8 @@ def credit_available_locked(
         actor_label=actor_label,
     )
     _apply(account, available=points, earned=points if counts_as_earned else 0)
+    if kind != Kind.REFUND:  # a refund gives back what was spent: not new points
+        metrics.points_issued(points, kind=kind)
     return Credit(entry, lot)
 
 
@@ -171,6 +174,7 @@ def earn_for_purchase_locked(
         member_id=account.pk, kind=Kind.EARN, pending_delta=points, purchase=purchase, lot=lot
     )
     _apply(account, pending=points, earned=points)
+    metrics.points_issued(points, kind=Kind.EARN)
     return Credit(entry, lot)
 
 
@@ -226,6 +230,7 @@ def spend_locked(
         idempotency_key=idempotency_key,
     )
     _apply(account, available=-points, spent=points)
+    metrics.points_spent(points)
     return entry
 
 

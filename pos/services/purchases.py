@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty import metrics
 from loyalty.errors import DomainError
 from loyalty.money import CENT, money_round, money_text
 from members.identifiers import card_number_clean, card_number_is_valid
@@ -539,18 +540,24 @@ def _purchase_record(store: Store, data: PurchaseInput) -> Outcome:
         with transaction.atomic():
             outcome = _record_fast(store, data, program)
         if outcome is not None:
+            if not outcome.replayed:  # the one statement bypasses the ledger's counters
+                metrics.purchase_recorded()
+                metrics.points_issued(outcome.body.get("points_earned") or 0, kind="earn")
             return outcome
 
     def action() -> tuple[int, dict]:
         return 201, _record_general(store, data, program)
 
-    return run_idempotent(
+    outcome = run_idempotent(
         store=store,
         kind="transaction",
         external_id=data.external_id,
         payload=data.idempotency_payload(),
         action=action,
     )
+    if not outcome.replayed and outcome.status == 201:
+        metrics.purchase_recorded()
+    return outcome
 
 
 @dataclass
