@@ -46,7 +46,8 @@ class MemberAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # A member imported from a phone or email alone has no name until someone gives it;
         # one who has a name keeps one (``member_update_profile`` refuses to blank it).
-        self.fields["full_name"].required = bool(self.instance.full_name)
+        if "full_name" in self.fields:  # not there for a role that may only view members
+            self.fields["full_name"].required = bool(self.instance.full_name)
 
     def clean_phone(self):
         raw = self.cleaned_data.get("phone")

@@ -107,3 +107,12 @@ def test_set_tier_of_a_missing_member_is_404(client, program_admin):
 def test_a_missing_object_page_is_404_not_a_redirect(client, superuser, name, value):
     client.force_login(superuser)
     assert client.get(url_with(name, value)).status_code == 404
+
+
+def test_a_role_that_only_views_members_opens_a_member_page(client, marketer, member):
+    # The profile form has no fields for a viewer: it used to fail on ``full_name`` (a 500).
+    client.force_login(marketer)
+    url = reverse("admin:members_member_change", args=[member.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert member.card_number in response.content.decode()
