@@ -10,6 +10,7 @@ from django.db import transaction
 
 from campaigns.services.delivery import campaign_deliver
 from campaigns.services.runs import campaigns_tick
+from loyalty.single_run import single_run
 
 
 @shared_task(name="campaigns.tasks.deliver")
@@ -24,8 +25,14 @@ def deliver(campaign_id: int) -> dict:
 
 @shared_task(name="campaigns.tasks.tick")
 def tick() -> dict:
-    """Beat's every-minute entry: ``campaigns_tick``."""
-    return campaigns_tick()
+    """Beat's every-minute entry: ``campaigns_tick``, one at a time (the single-run lease
+    ``campaigns.tick``): a copy that finds another running (two beats, a nudge from the
+    admin landing on the minute's tick) does nothing, and the next minute's tick catches
+    up."""
+    with single_run("campaigns.tick") as mine:
+        if not mine:
+            return {"skipped": True}
+        return campaigns_tick()
 
 
 def queue_delivery(campaign_id: int, *, copies: int = 1) -> None:

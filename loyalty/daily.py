@@ -8,6 +8,11 @@ Each job is called as ``job(today=<date in the programme's time zone>)`` and mus
 idempotent: running the same day again does only what has become due since. Jobs run in
 ``order``; a job that raises is logged and reported, and the jobs after it still run (one
 failing capability must not stop, say, points maturing), and the run as a whole fails.
+
+A run holds the single-run lease ``daily`` (``loyalty.single_run``): a second run started
+while one is in progress (two beat processes, a redelivered task, the command on top of
+beat) runs nothing and says it ``skipped``. Sequential runs stay safe by the jobs'
+idempotency.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class JobOutcome:
 class DailyRun:
     today: date
     outcomes: list[JobOutcome] = field(default_factory=list)
+    skipped: bool = False  # another run held the lease: nothing ran
 
     @property
     def ok(self) -> bool:
@@ -52,6 +58,7 @@ class DailyRun:
         return {
             "today": self.today.isoformat(),
             "ok": self.ok,
+            "skipped": self.skipped,
             "jobs": [
                 {
                     "name": o.name,
@@ -91,8 +98,22 @@ def local_today() -> date:
     return timezone.localdate()
 
 
+LEASE = "daily"
+
+
 def run_daily_jobs(*, today: date | None = None) -> DailyRun:
+    from loyalty.single_run import single_run
+
     run = DailyRun(today=today or local_today())
+    with single_run(LEASE) as mine:
+        if not mine:
+            run.skipped = True
+            return run
+        _run_jobs(run)
+    return run
+
+
+def _run_jobs(run: DailyRun) -> None:
     for job in jobs():
         started = time.monotonic()
         try:
@@ -105,4 +126,3 @@ def run_daily_jobs(*, today: date | None = None) -> DailyRun:
         else:
             run.outcomes.append(JobOutcome(job.name, True, time.monotonic() - started, result))
             logger.info("daily job %s done for %s: %r", job.name, run.today, result)
-    return run

@@ -11,8 +11,9 @@ from loyalty.tasks import run_daily_jobs as run_daily_jobs_task
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    """An empty registry for the test; the real one is restored afterwards."""
+def registry(monkeypatch, db):
+    """An empty registry for the test; the real one is restored afterwards. (A run takes its
+    single-run lease in the database.)"""
     monkeypatch.setattr(daily, "_registry", {})
     return daily
 

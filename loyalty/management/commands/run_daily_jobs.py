@@ -15,6 +15,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, today=None, **options):
         run = daily.run_daily_jobs(today=today)
+        if run.skipped:
+            raise CommandError("the daily jobs are running elsewhere now; this run skipped.")
         if not run.outcomes:
             self.stdout.write(f"{run.today}: no daily jobs are registered.")
         for outcome in run.outcomes:
