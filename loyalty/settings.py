@@ -266,10 +266,18 @@ if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", CAMPAIGN
     )
 # A campaign reaching more members than this needs a programme admin's approval.
 CAMPAIGNS_APPROVAL_THRESHOLD = env.get_int("CAMPAIGNS_APPROVAL_THRESHOLD", 10_000, minimum=0)
-# A send claimed this long ago (seconds) whose worker never finished it is claimed again.
-CAMPAIGNS_CLAIM_TIMEOUT = env.get_int("CAMPAIGNS_CLAIM_TIMEOUT", 600, minimum=1)
+# A send claimed this long ago (seconds) whose worker never finished it is claimed again. A
+# live worker renews its claims as it goes (every quarter of this, and each send as it
+# starts), so this only has to outlast one send's delivery; it is how long the work of a
+# worker that was killed waits before the tick hands it to another.
+CAMPAIGNS_CLAIM_TIMEOUT = env.get_int("CAMPAIGNS_CLAIM_TIMEOUT", 180, minimum=1)
 # The Celery queue of the delivery tasks (unset: the default queue).
 CAMPAIGNS_QUEUE = env.get("CAMPAIGNS_QUEUE")
+# --- Single-run locks and lost work (issue #12) ---
+# Every periodic task holds a lease row (loyalty.single_run) renewed while it runs: a second
+# copy skips; a holder killed with SIGKILL stops blocking the job after this many seconds.
+SINGLE_RUN_LEASE_SECONDS = env.get_int("SINGLE_RUN_LEASE_SECONDS", 120, minimum=10)
+# --- end Single-run locks ---
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
     "DESCRIPTION": "POS integration API (contract v1) and the platform's own endpoints.",
