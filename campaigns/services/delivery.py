@@ -11,6 +11,12 @@ A send moves ``queued`` -> ``sending`` (claimed: ``claimed_at``, a fresh ``claim
   SQLite the write lock of the transaction serialises claims.
 - Every later write checks the token (``_set``): a worker that stalls past
   ``CAMPAIGNS_CLAIM_TIMEOUT`` and finds its send taken over stops, so one worker finishes it.
+- A claim is a lease: the worker renews the claims of its whole chunk as it goes
+  (``sends_renew``, every quarter of the timeout, and each send as it starts), so a live
+  worker keeps what it holds however slow its provider, and the claims of a worker that was
+  killed go stale one timeout (3 minutes by default) after its last renewal; then the tick
+  hands them to another worker (``campaigns_with_due_sends``). The broker is not trusted
+  with this: a task lost with its worker is redelivered only after the visibility timeout.
 - The reward is granted in one transaction with the send's ``reward_done``, through the
   ledger with the idempotency key ``send:<id>`` (a voucher: the reference ``send:<id>``), the
   budget taken by a conditional ``UPDATE`` on the campaign in the same transaction.
@@ -119,6 +125,13 @@ def sends_claim(
         Send.objects.filter(pk__in=ids, claim_token=token)
         .order_by("id")
         .values_list("id", flat=True)
+    )
+
+
+def sends_renew(*, token: str, now: datetime | None = None) -> int:
+    """Renew the claims this worker (``token``) still holds; returns how many."""
+    return Send.objects.filter(claim_token=token, status=Status.SENDING).update(
+        claimed_at=now or timezone.now()
     )
 
 
@@ -457,7 +470,12 @@ def campaign_deliver(*, campaign_id: int, time_budget: float = 240.0) -> Deliver
         token, ids = sends_claim(campaign_id=campaign_id)
         if not ids:
             break
+        renewed = monotonic_time.monotonic()
+        renew_every = settings.CAMPAIGNS_CLAIM_TIMEOUT / 4
         for send_id in ids:
+            if monotonic_time.monotonic() - renewed >= renew_every:
+                sends_renew(token=token)
+                renewed = monotonic_time.monotonic()
             run.outcomes[send_process(send_id=send_id, token=token)] += 1
         if monotonic_time.monotonic() - started > time_budget:
             run.more = True
