@@ -57,7 +57,7 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "loyalty.apps.LoyaltyAdminConfig",  # django.contrib.admin; a missing object is a 404
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
