@@ -21,11 +21,17 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 _VAR = Path(os.environ.get("LOYALTY_VAR_DIR") or Path(__file__).resolve().parent / "var")
-# Before any worker imports prometheus_client: it picks multiprocess mode at import.
+# Before anything imports prometheus_client (loyalty does): it picks multiprocess mode at
+# import, and the workers inherit what the master imported. So no loyalty import above.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_VAR / "prometheus" / "web"))
 Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
 wsgi_app = "loyalty.wsgi:application"
+# gunicorn 27's control socket (gunicornc) is not used; one path per user would be shared by
+# every gunicorn on the host (several instances, CI's fuzz run and tests).
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # %(U)s is the path without the query string; never %(r)s, %(q)s or the Referer (%(f)s).
@@ -84,7 +90,7 @@ class MaskingLogger(Logger):
         if _json():
             line = json.dumps(
                 {
-                    "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "time": time.strftime(DATE_FORMAT),  # as loyalty.logs.DATE_FORMAT
                     "level": "INFO",
                     "logger": "gunicorn.access",
                     "remote": atoms["h"],

@@ -110,6 +110,9 @@ class MaskFilter(logging.Filter):
                 continue
             if isinstance(value, str):
                 setattr(record, name, mask(value))
+            elif hasattr(value, "method") and isinstance(getattr(value, "path", None), str):
+                # django.request's ``request``: the method and path, no query string.
+                setattr(record, name, f"{value.method} {mask(value.path)}")
             elif not isinstance(value, (int, float, bool, type(None))):
                 # django.request's ``request`` (its repr has the query string), any object:
                 # the JSON formatter would print it whole.
@@ -131,6 +134,7 @@ def json_formatter(**kwargs):
     """python-json-logger's formatter with the fields the platform's logs carry."""
     from pythonjsonlogger.json import JsonFormatter
 
+    kwargs.setdefault("datefmt", DATE_FORMAT)
     return JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s "
         "%(request_id)s %(store)s %(task_id)s %(task_name)s",
@@ -139,6 +143,7 @@ def json_formatter(**kwargs):
     )
 
 
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # JSON records' "time", local time with its offset
 PLAIN_FORMAT = (
     "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s store=%(store)s "
     "task=%(task_name)s:%(task_id)s] %(message)s"
