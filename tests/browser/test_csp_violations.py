@@ -164,8 +164,8 @@ def test_member_pages_break_no_csp(csp_page):
     assert_no_violations(found)
 
     # The language picker still submits itself (its handler moved to static/js/app.js).
-    page.select_option("#lang-select", "en")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
     assert page.locator("html").get_attribute("lang") == "en"
 
 
@@ -198,8 +198,8 @@ def _log_in(page, email: str) -> None:
     form = page.locator("form:has(input[name='password'])")
     form.locator("input[name='login']").fill(email)
     form.locator("input[name='password']").fill(PASSWORD)
-    form.locator("[type='submit']").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        form.locator("[type='submit']").click()
 
 
 def test_mfa_pages_break_no_csp(csp_page, db):
