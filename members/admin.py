@@ -3,13 +3,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.admin import ReadOnlyAdmin
+from loyalty.admin import MissingObjectIs404, ReadOnlyAdmin
 from loyalty.errors import DomainError
 from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
 from members.models import (
@@ -80,18 +79,7 @@ class PhoneAwareSearchMixin:
         return results, may_have_duplicates
 
 
-class MissingIs404Mixin:
-    """An id the admin cannot find (none such, not a number, or outside what the user may
-    see) is a 404 on the change, delete and history pages, not a redirect to the index."""
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404
-        return obj
-
-
-class StoreScopedAdminMixin(MissingIs404Mixin):
+class StoreScopedAdminMixin(MissingObjectIs404):
     """A ModelAdmin over store-bound rows: a store manager lists, opens, searches, filters,
     exports and acts on their stores' rows only (``members.selectors.staff_store_ids``).
 
@@ -143,7 +131,7 @@ class AuditEntryInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(MissingIs404Mixin, PhoneAwareSearchMixin, admin.ModelAdmin):
+class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
     list_display = ["card_number", "full_name", "phone", "email", "status", "joined_at"]
     list_filter = ["status", "gender", "province", "enrolled_via", "email_consent", "sms_consent"]
     search_fields = ["full_name", "phone", "email", "card_number", "referral_code"]

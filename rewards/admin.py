@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin import ReadOnlyAdmin
 from loyalty.errors import DomainError
-from members.admin import MissingIs404Mixin, PhoneAwareSearchMixin, StoreScopedAdminMixin
+from members.admin import PhoneAwareSearchMixin, StoreScopedAdminMixin
 from rewards.codes import voucher_code_is_valid, voucher_code_normalize
 from rewards.forms import GoodwillVoucherForm, PartnerCodesUploadForm
 from rewards.models import PartnerCode, Reward, RewardTierPrice, Voucher
@@ -46,7 +46,7 @@ class RewardTierPriceInline(admin.TabularInline):
 
 
 @admin.register(Reward)
-class RewardAdmin(MissingIs404Mixin, admin.ModelAdmin):
+class RewardAdmin(admin.ModelAdmin):
     list_display = [
         "code",
         "name",

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from loyalty.admin import ReadOnlyAdmin
 from loyalty.errors import DomainError
-from members.admin import MissingIs404Mixin, StoreScopedAdminMixin
+from members.admin import StoreScopedAdminMixin
 from members.models import Member
 from tiers.models import MemberTier, Tier, TierChange, TierPolicy
 from tiers.selectors import tier_of_member, tier_progress
@@ -45,7 +45,7 @@ class SetTierForm(forms.Form):
 
 
 @admin.register(MemberTier)
-class MemberTierAdmin(MissingIs404Mixin, ReadOnlyAdmin):
+class MemberTierAdmin(ReadOnlyAdmin):
     list_display = ["member", "tier", "since", "retained_until", "locked_until", "updated_at"]
     list_filter = ["tier"]
     list_select_related = ["member", "tier"]
