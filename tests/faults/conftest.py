@@ -5,12 +5,17 @@ settings. Torn down whatever happens."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
-from tests.faults.harness import PgCluster, RedisServer, Stack, WebServer, say
+from tests.faults.harness import (
+    RUN_DIR,
+    PgCluster,
+    RedisServer,
+    Stack,
+    WebServer,
+    say,
+    temp_dir,
+)
 
 SEED = r"""
 import json, os
@@ -43,7 +48,7 @@ print(json.dumps({"key": key, "cards": cards, "superuser": superuser.pk}))
 
 @pytest.fixture(scope="session")
 def stack():
-    workdir = Path(tempfile.mkdtemp(prefix="loyalty-faults-"))
+    workdir = temp_dir("loyalty-faults-")
     cluster = PgCluster()
     redis = RedisServer(workdir)
     built = Stack(cluster, redis, workdir)
@@ -65,9 +70,8 @@ def stack():
         built.stop_all()
         redis.stop()
         cluster.destroy()
-        logs = sorted(workdir.glob("*.log"))
-        for log in logs:  # kept for a failed run's investigation until the tmp dir is cleaned
-            say(f"log kept: {log}")
+        if not RUN_DIR:  # run by hand: the logs stay for a look (.ci/faults prints and removes)
+            say(f"logs in {workdir}")
 
 
 @pytest.fixture

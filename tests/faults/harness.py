@@ -45,6 +45,21 @@ PROJECT_VARIABLES = (
 )
 
 
+# Set by .ci/faults: everything of the run lives under it, and every child's pid is noted in
+# it, so the driver can clean up even after pytest itself was killed.
+RUN_DIR = os.environ.get("FAULTS_RUN_DIR") or None
+
+
+def note_pid(pid: int) -> None:
+    if RUN_DIR:
+        with open(Path(RUN_DIR) / "pids", "a") as pids:
+            pids.write(f"{pid}\n")
+
+
+def temp_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=RUN_DIR))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -84,7 +99,7 @@ class PgCluster:
 
     def __init__(self):
         self.bin = _pg_bin()
-        self.dir = Path(tempfile.mkdtemp(prefix="loyalty-faults-pg-"))
+        self.dir = temp_dir("pg-")
         self.data = self.dir / "data"
         self.port = free_port()
         self.log = self.dir / "postgres.log"
@@ -175,6 +190,24 @@ class Database:
     def value(self, sql: str, params: tuple = ()):
         return self.rows(sql, params)[0][0]
 
+    def sends(self, campaign: int, *, status: str | None = None, attempts: int | None = None):
+        """How many sends the campaign has (in ``status``, after ``attempts``)."""
+        return self.value(
+            "SELECT count(*) FROM campaigns_send WHERE campaign_id = %s"
+            " AND (%s IS NULL OR status = %s) AND (%s IS NULL OR attempts = %s)",
+            (campaign, status, status, attempts, attempts),
+        )
+
+    def notifications(self, campaign: int) -> int:
+        return self.value(
+            "SELECT count(*) FROM campaigns_notification n"
+            " JOIN campaigns_send s ON s.id = n.send_id WHERE s.campaign_id = %s",
+            (campaign,),
+        )
+
+    def active_members(self) -> int:
+        return self.value("SELECT count(*) FROM members_member WHERE status = 'active'")
+
 
 # ---------------------------------------------------------------------------------------------
 # Redis
@@ -209,6 +242,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        note_pid(self.proc.pid)
         wait_until(self.up, 20, "redis to answer")
 
     def up(self) -> bool:
@@ -300,6 +334,7 @@ class Stack:
             start_new_session=True,
         )
         log.close()
+        note_pid(proc.pid)
         self.children.append(proc)
         return proc
 
