@@ -65,6 +65,7 @@ def django_env() -> None:
     os.environ.setdefault("DJANGO_DEBUG", "0")
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(64))
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("EMAIL_URL", "smtp://127.0.0.1:9")  # DEBUG off refuses the console
     os.environ.setdefault("LOG_LEVEL", "INFO")
     sys.path.insert(0, str(ROOT))
     import django

@@ -60,6 +60,7 @@ def app_env() -> dict:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "EMAIL_URL": "smtp://127.0.0.1:9",  # DEBUG off refuses the console; no mail is sent
         "LOG_LEVEL": "WARNING",
         # One key drives the whole load; the per-key limit (1000/min by default) would
         # throttle it, so the bench lifts it.

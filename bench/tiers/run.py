@@ -135,6 +135,7 @@ def app_env() -> dict:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "localhost",
+        "EMAIL_URL": "smtp://127.0.0.1:9",  # DEBUG off refuses the console; no mail is sent
         "LOG_LEVEL": "WARNING",
     }
 
