@@ -2,7 +2,9 @@
 
 Checks: the database, the cache, the Celery broker (when there is one: not in eager mode)
 and the nightly jobs (``NightlyJob``: their last success is at most
-``HEALTH_NIGHTLY_MAX_AGE_HOURS`` old). 200 when all pass, 503 when one fails; JSON for
+``HEALTH_NIGHTLY_MAX_AGE_HOURS`` old). 200 when all pass; 503 when the database fails; 200
+"degraded" when only a shared service or the nightly job does (503 with ``?strict=1``, for
+alerting; see ``verdict``); JSON for
 ``Accept: application/json`` (or ``?format=json``), a line per check otherwise. The answer
 names each check and says ``ok`` or ``unavailable``, never why: hostnames and exception texts
 stay in the server log (masked).
@@ -121,6 +123,24 @@ def checks() -> list[tuple[str, HealthCheck]]:
     return found
 
 
+# Without these this node cannot serve a till: a load balancer should take it out. The
+# others are shared services whose outage every node sees alike (purchases go on without
+# Redis, rate limits fail open), so they make the answer "degraded" but keep it 200: a load
+# balancer draining every node at once for a Redis outage would stop every till.
+CRITICAL = frozenset({"database"})
+
+
+def verdict(report: dict[str, str], *, strict: bool = False) -> tuple[str, int]:
+    """``("ok"|"degraded"|"unavailable", status)``: 503 when a critical check failed, or
+    any check with ``strict`` (``/healthz?strict=1``, for monitoring and alerts)."""
+    failed = {name for name, value in report.items() if value != "ok"}
+    if not failed:
+        return "ok", 200
+    if failed & CRITICAL or strict:
+        return "unavailable", 503
+    return "degraded", 200
+
+
 def _wants_json(request) -> bool:
     if request.GET.get("format") == "json":
         return True
@@ -148,13 +168,10 @@ class HealthzView(HealthCheckView):
             name: "ok" if result.error is None else "unavailable"
             for (name, _check), result in zip(named, results, strict=True)
         }
-        healthy = all(value == "ok" for value in report.values())
-        status = 200 if healthy else 503
+        status_word, status = verdict(report, strict=request.GET.get("strict") == "1")
         if _wants_json(request):
-            return JsonResponse(
-                {"status": "ok" if healthy else "unavailable", "checks": report}, status=status
-            )
-        lines = [f"{name}: {value}" for name, value in report.items()]
+            return JsonResponse({"status": status_word, "checks": report}, status=status)
+        lines = [f"status: {status_word}"] + [f"{name}: {value}" for name, value in report.items()]
         return HttpResponse(
             "\n".join(lines) + "\n", content_type="text/plain; charset=utf-8", status=status
         )
