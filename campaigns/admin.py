@@ -55,7 +55,8 @@ class RulesField(forms.JSONField):
 class SegmentAdminForm(forms.ModelForm):
     rules = RulesField(
         label=_("rules"),
-        widget=forms.Textarea(attrs={"rows": 18, "cols": 90, "style": "font-family: monospace"}),
+        # Monospace from static/css/admin-code.css: a style="" attribute would break the CSP.
+        widget=forms.Textarea(attrs={"rows": 18, "cols": 90, "class": "code-input"}),
         help_text=_(
             'A group {"op": "and" or "or", "rules": [...]} of conditions such as '
             '{"field": "tier", "in": ["gold"]}, {"field": "age", "between": [25, 40]}, '
@@ -69,6 +70,9 @@ class SegmentAdminForm(forms.ModelForm):
     class Meta:
         model = Segment
         fields = ["code", "name", "description", "rules"]
+
+    class Media:
+        css = {"all": ["css/admin-code.css"]}
 
     def clean_rules(self):
         return rules_validate(self.cleaned_data["rules"])
