@@ -159,3 +159,17 @@ def test_two_daily_runs_at_once_on_postgresql_run_the_jobs_once(registry):
     assert results["second"].skipped
     assert not results["first"].skipped and results["first"].ok
     assert ran == [date(2026, 5, 1)]
+
+
+def test_the_tick_command_from_cron_skips_while_beats_tick_runs(monkeypatch):
+    from io import StringIO
+
+    from campaigns.management.commands import campaigns_tick as command
+
+    calls = []
+    monkeypatch.setattr(command, "campaigns_tick", lambda: calls.append(1))
+    holder = lease_acquire("campaigns.tick")
+    out = StringIO()
+    call_command("campaigns_tick", stdout=out)
+    assert "skipped" in out.getvalue() and calls == []
+    lease_release("campaigns.tick", holder)

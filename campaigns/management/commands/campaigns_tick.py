@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from campaigns.services import campaigns_tick
+from loyalty.single_run import single_run
 
 
 class Command(BaseCommand):
@@ -11,7 +12,13 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        result = campaigns_tick()
+        # The same single-run lease as beat's tick (campaigns.tasks.tick): cron on top of beat
+        # runs one at a time.
+        with single_run("campaigns.tick") as mine:
+            if not mine:
+                self.stdout.write("another tick is running; this one skipped.")
+                return
+            result = campaigns_tick()
         self.stdout.write(
             f"started={result['started']} finished={result['finished']} "
             f"one-off={sum(result['one_off'].values())} delivery-tasks={result['tasks']}"
