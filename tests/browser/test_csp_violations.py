@@ -175,6 +175,7 @@ def test_member_pages_break_no_csp(csp_page):
 def test_staff_pages_and_api_docs_break_no_csp(csp_page):
     user, _code = _member_with_things_to_show()
     member = user.member
+    reward = Reward.objects.get(code="giam-50k")
     boss = User.objects.create_superuser(email="boss@example.com", password=PASSWORD)
     totp_enrol(boss)  # superusers need an authenticator app before any admin page
     page = csp_page(boss)
@@ -188,6 +189,9 @@ def test_staff_pages_and_api_docs_break_no_csp(csp_page):
         ("/admin/campaigns/segment/add/", "admin-segment-add"),
         ("/admin/rewards/voucher/", "admin-voucher-list"),
         ("/admin/promotions/referral/report/", "admin-referral-report"),
+        ("/admin/rewards/voucher/goodwill/", "admin-goodwill"),
+        (f"/admin/rewards/reward/{reward.pk}/partner-codes/", "admin-partner-codes"),
+        (f"/admin/tiers/membertier/set/{member.pk}/", "admin-set-tier"),
         ("/api/docs/", "api-docs"),
     ):
         found[url] = page.visit(url, shot)
