@@ -32,8 +32,16 @@ ALL_CATALOGUES = sorted(
 )
 ALLAUTH_EN = Path(allauth.__file__).parent / "locale" / "en" / "LC_MESSAGES" / "django.po"
 # What a member sees of allauth: the account app's forms, adapter and models, its page,
-# snippet, email and message templates, and the layouts (references in allauth's catalogue).
-ALLAUTH_MEMBER_SOURCES = ("account/", "templates/account/", "templates/allauth/")
+# snippet, email and message templates, and the layouts (references in allauth's catalogue);
+# and what staff see of it: allauth.mfa's adapter, models and forms and its two-factor pages,
+# emails and messages (TOTP, recovery codes, security keys, trusting a browser).
+ALLAUTH_MEMBER_SOURCES = (
+    "account/",
+    "templates/account/",
+    "templates/allauth/",
+    "mfa/",
+    "templates/mfa/",
+)
 
 
 def _id(path: Path) -> str:
