@@ -3,6 +3,7 @@ or 503; JSON on request; no internal detail in the answer. /health/ stays the li
 
 from __future__ import annotations
 
+import io
 import os
 from datetime import timedelta
 
@@ -145,3 +146,17 @@ def test_the_nightly_check_can_be_turned_off(settings):
     settings.HEALTH_NIGHTLY_CHECK = True
     settings.HEALTH_NIGHTLY_MAX_AGE_HOURS = 0
     assert "nightly_job" not in dict(health.checks())
+
+
+def test_a_successful_run_by_hand_counts_but_catching_up_an_old_day_does_not(monkeypatch):
+    from django.core.management import call_command
+
+    from loyalty import daily
+
+    monkeypatch.setattr(daily, "_registry", {})
+    daily.register("t.noop", order=1)(lambda today: 1)
+    old = timezone.localdate() - timedelta(days=5)
+    call_command("run_daily_jobs", "--today", old.isoformat(), stdout=io.StringIO())
+    assert not NightlyRun.objects.exists()
+    call_command("run_daily_jobs", stdout=io.StringIO())
+    assert list(NightlyRun.objects.values_list("day", flat=True)) == [timezone.localdate()]
