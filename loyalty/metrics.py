@@ -29,6 +29,12 @@ from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
+# In multiprocess mode every process writes its values under PROMETHEUS_MULTIPROC_DIR, which
+# must exist before the first counter: a management command run with the web's environment
+# (migrate before gunicorn has started, on a fresh host) would otherwise fail to start.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 PURCHASES = Counter(
     "loyalty_purchases_recorded", "Purchases recorded through the POS API (not replays)."
 )

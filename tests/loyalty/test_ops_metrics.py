@@ -182,6 +182,13 @@ def test_processes_add_up_in_multiprocess_mode_and_a_restart_clears(tmp_path):
     assert _python(COLLECT, directory).split()[0] in {"0.0", "None"}
 
 
+def test_a_process_started_before_the_multiprocess_dir_exists_creates_it(tmp_path):
+    # migrate runs with the web's environment before gunicorn has made the directory.
+    directory = tmp_path / "not" / "yet"
+    _python(INCREMENT, directory)
+    assert list(directory.glob("counter_*.db"))
+
+
 @pytest.mark.worker
 def test_a_worker_serves_its_task_metrics_on_its_port(tmp_path):
     """A real worker (prefork, two children) with CELERY_METRICS_PORT: the children's task
