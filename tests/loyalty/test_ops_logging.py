@@ -6,9 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ import time_machine
 from loyalty import logs, request_context
 from loyalty.celery import app
 from tests.pos.helpers import NOW, PosClient
+from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -191,20 +190,7 @@ PROBE = (
 
 
 def _run(env: dict, tmp_path) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "EMAIL_", "LOG_", "DATABASE_", "CELERY_"))
-    }
-    clean.update(env, DJANGO_SETTINGS_MODULE="loyalty.settings", LOYALTY_VAR_DIR=str(tmp_path))
-    return subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(PROBE, env, tmp_path)
 
 
 def test_production_logs_json_lines_and_log_format_overrides(tmp_path):

@@ -3,12 +3,12 @@ the log (console) or drop every mail (locmem, dummy), or no EMAIL_URL at all."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.processes import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
@@ -22,20 +22,7 @@ PROD = {
 
 
 def start(env: dict, tmp_path) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "EMAIL_", "DATABASE_", "CELERY_", "LOG_"))
-    }
-    clean.update(env, DJANGO_SETTINGS_MODULE="loyalty.settings", LOYALTY_VAR_DIR=str(tmp_path))
-    return subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(PROBE, env, tmp_path)
 
 
 @pytest.mark.parametrize(
