@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import subprocess
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -16,8 +15,6 @@ from loyalty import logs, request_context
 from loyalty.celery import app
 from tests.pos.helpers import NOW, PosClient
 from tests.processes import run_python
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

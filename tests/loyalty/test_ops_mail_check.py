@@ -4,13 +4,11 @@ the log (console) or drop every mail (locmem, dummy), or no EMAIL_URL at all."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.processes import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import django; django.setup(); from django.conf import settings; print(settings.EMAIL_BACKEND)"
 )
