@@ -416,3 +416,28 @@ ROWS: dict[str, Row] = {
 # (then a superuser), is the superuser's alone.
 ROWS["admin:auth_group_add"].post = admin(SU, ok=302)
 ROWS["admin:members_user_add"].post = admin(SU, ok=302)
+
+
+# --- Rows kept beside this file, one module per area (``rows_<area>.py``, each with its own
+# ``ROWS`` dict built from the helpers above; a module may also give ``POST_BODIES``, which
+# ``test_authz_matrix`` merges into its own). A key in two places is an error, not an override.
+def _load_area_rows() -> dict:
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    bodies: dict = {}
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
+        if not info.name.startswith("rows_"):
+            continue
+        module = importlib.import_module(f"tests.security.{info.name}")
+        twice = ROWS.keys() & module.ROWS.keys()
+        assert not twice, f"{info.name} repeats rows: {sorted(twice)}"
+        ROWS.update(module.ROWS)
+        extra = getattr(module, "POST_BODIES", {})
+        assert not (bodies.keys() & extra.keys()), f"{info.name} repeats POST bodies"
+        bodies.update(extra)
+    return bodies
+
+
+AREA_POST_BODIES = _load_area_rows()
