@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",  # staff second factor: the "Staff sign-in" block below
+    "allauth.headless",  # the mobile app's login: the "Member API" block below
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "campaigns",
     "promotions",
     "pos",
+    "member_api",  # the mobile app's API under /api/v1/me/
 ]
 
 MIDDLEWARE = [
@@ -176,6 +178,22 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "members.mfa_adapter.MFAAdapter"
 # --- end Staff sign-in ---
+
+# --- Member API (issue #13) ---
+# A mobile app logs in through allauth's headless "app" API (/_allauth/app/v1/auth/login,
+# the same login methods, rate limits and MFA stage as the portal's pages) and then sends
+# the session token it gets as ``X-Session-Token`` to /api/v1/me/ (member_api). The browser
+# client is not needed: the portal is the site's own pages. Links in mails (password reset,
+# email confirmation) keep pointing at the portal's pages: no HEADLESS_FRONTEND_URLS.
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_ONLY = False
+# Requests per member per minute on /api/v1/me/ (DRF rate syntax).
+MEMBER_API_THROTTLE_RATE = env.get("MEMBER_API_THROTTLE_RATE", "120/min")
+if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", MEMBER_API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"MEMBER_API_THROTTLE_RATE={MEMBER_API_THROTTLE_RATE!r}: use requests/period, e.g. 120/min."
+    )
+# --- end Member API ---
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]

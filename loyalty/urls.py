@@ -21,6 +21,8 @@ urlpatterns = [
     path("admin/login/", staff_mfa.admin_login, name="staff_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # The mobile app's login (allauth headless, client "app"): member_api's README notes.
+    path("_allauth/", include("allauth.headless.urls")),
     path("me/tier/", include("tiers.urls")),
     path("me/rewards/", include("rewards.urls")),
     path("me/messages/", include("campaigns.urls")),
@@ -33,6 +35,7 @@ urlpatterns = [
     # The split view serves Swagger UI's init script as a file (?script), not inline: CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/v1/pos/", include("pos.urls")),
+    path("api/v1/me/", include("member_api.urls")),  # the mobile app: X-Session-Token
 ]
 
 handler400 = "loyalty.views.handler400"
