@@ -10,18 +10,30 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.localised import LocalisedTextMixin
 
-class Tier(models.Model):
+
+class Tier(LocalisedTextMixin, models.Model):
     """A level of membership, reached by net qualifying spend and a number of purchases over
     the programme's rolling window; it multiplies earning. The entry tier has the lowest rank.
     """
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=64)
-    name_en = models.CharField(_("name in English"), max_length=64, blank=True)
+    name = models.CharField(_("name (Vietnamese)"), max_length=64)
+    name_en = models.CharField(
+        _("name (English)"),
+        max_length=64,
+        blank=True,
+        help_text=_("Shown to members who read English. Empty: the Vietnamese name."),
+    )
     rank = models.PositiveSmallIntegerField(_("rank"), unique=True)
     color = models.CharField(_("colour"), max_length=7, default="#8c6239")
-    benefits = models.TextField(_("benefits"), blank=True)
+    benefits = models.TextField(_("benefits (Vietnamese)"), blank=True)
+    benefits_en = models.TextField(
+        _("benefits (English)"),
+        blank=True,
+        help_text=_("Shown to members who read English. Empty: the Vietnamese text."),
+    )
     multiplier = models.DecimalField(
         _("earning multiplier"), max_digits=4, decimal_places=2, default=Decimal("1.00")
     )
@@ -40,8 +52,14 @@ class Tier(models.Model):
             models.CheckConstraint(condition=Q(min_spend__gte=0), name="tier_min_spend_nonneg"),
         ]
 
+    localised_fields = ("name", "benefits")
+
     def __str__(self):
         return self.name
+
+    @property
+    def benefits_local(self) -> str:
+        return self.localised("benefits")
 
 
 class MemberTier(models.Model):

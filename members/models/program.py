@@ -9,10 +9,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.localised import LocalisedTextMixin
 from members.provinces import PROVINCE_CHOICES
 
 
-class Program(models.Model):
+class Program(LocalisedTextMixin, models.Model):
     """The loyalty programme's rules. One programme per deployment (row id 1).
 
     Created with its defaults by migration, so a fresh database is ready to use.
@@ -21,7 +22,13 @@ class Program(models.Model):
     SINGLETON_ID = 1
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
-    name = models.CharField(_("name"), max_length=120, default="Loyalty")
+    name = models.CharField(_("name (Vietnamese)"), max_length=120, default="Loyalty")
+    name_en = models.CharField(
+        _("name (English)"),
+        max_length=120,
+        blank=True,
+        help_text=_("Shown to members who read English. Empty: the Vietnamese name."),
+    )
     currency = models.CharField(_("currency"), max_length=3, default="VND")
     earn_per_amount = models.DecimalField(
         _("earn: amount per step"),
@@ -70,6 +77,8 @@ class Program(models.Model):
                 condition=Q(max_purchase_total__gt=0), name="program_max_total_pos"
             ),
         ]
+
+    localised_fields = ("name",)
 
     def __str__(self):
         return self.name
