@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('members', '0011_idempotency_records'),
+        ('members', '0010_user_stores'),
     ]
 
     operations = [
