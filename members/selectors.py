@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Min, Q, QuerySet, Sum
@@ -168,3 +169,224 @@ def ledger_discrepancies() -> list[dict]:
     from members.services.points_sql import ledger_discrepancies as check
 
     return check()
+
+
+# ---------------------------------------------------------------------------------------------
+# The member's points history, said in words (portal page and ``GET /api/v1/me/history/``)
+
+HISTORY_GROUPS = ("earned", "spent", "expired", "returns")
+
+_Kind = PointEntry.Kind
+
+
+def _history_group_q(group: str) -> Q:
+    if group == "earned":
+        return Q(kind__in=[_Kind.EARN, _Kind.BONUS]) | Q(kind=_Kind.ADJUST, available_delta__gt=0)
+    if group == "spent":
+        return Q(kind=_Kind.SPEND) | Q(kind=_Kind.ADJUST, available_delta__lt=0)
+    if group == "expired":
+        return Q(kind=_Kind.EXPIRE)
+    if group == "returns":
+        return Q(kind__in=[_Kind.REVERSE, _Kind.REFUND])
+    raise ValueError(f"unknown history group {group!r}; expected one of {HISTORY_GROUPS}")
+
+
+def _history_group_of(entry: PointEntry) -> str:
+    if entry.kind == _Kind.ADJUST:
+        return "earned" if entry.available_delta > 0 else "spent"
+    return {
+        _Kind.EARN: "earned",
+        _Kind.BONUS: "earned",
+        _Kind.SPEND: "spent",
+        _Kind.EXPIRE: "expired",
+        _Kind.REVERSE: "returns",
+        _Kind.REFUND: "returns",
+    }.get(entry.kind, "earned")
+
+
+def member_history(member: Member, *, group: str | None = None) -> QuerySet[PointEntry]:
+    """The member's point entries as the history shows them, newest first by the date the
+    member thinks of: a purchase's points and a payment with points at the till are dated by
+    the purchase (``occurred_on``, an imported year of receipts reads its own dates), every
+    other entry by when it was recorded. The internal "became available" entries are left
+    out (the purchase's entry says when its points become available). ``group`` is one of
+    ``HISTORY_GROUPS`` or None for everything; another value raises ``ValueError``.
+
+    One query per page with the purchase, its store, the return and the lot joined in
+    (``history_items`` reads nothing more for them); the count is an index scan of
+    ``(member_id, created_at)``."""
+    from django.db.models import Case, F, When
+
+    entries = PointEntry.objects.filter(member=member).exclude(kind=_Kind.MATURE)
+    if group is not None:
+        entries = entries.filter(_history_group_q(group))
+    return (
+        entries.select_related("purchase__store", "purchase_return__purchase", "lot")
+        .annotate(
+            occurred=Case(
+                When(
+                    kind__in=[_Kind.EARN, _Kind.SPEND],
+                    purchase__isnull=False,
+                    then=F("purchase__occurred_at"),
+                ),
+                default=F("created_at"),
+            )
+        )
+        .order_by("-occurred", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One line of the member's history, in words (the active language at the call)."""
+
+    id: int
+    kind: str
+    group: str
+    points: int
+    status: str  # "pending", "available", "expired", "cancelled" for credits; "done" else
+    available_on: date | None
+    occurred_on: date
+    recorded_at: datetime
+    title: str
+    detail: str
+    receipt: str | None
+    store_code: str | None
+    store_name: str | None
+    amount: Decimal | None
+
+
+# The apps above ``members`` know what points at an entry (a voucher paid with it, the
+# campaign send behind a bonus, the promotions inside a purchase's points); each may register
+# a describer: ``fn(entries) -> {entry_id: {"title": ..., "detail": ...}}`` for the entries it
+# knows, reading them in one query per page, in the active language. ``members`` imports none
+# of them (the imports point one way).
+_history_describers: list = []
+
+
+def history_describer_register(describer) -> None:
+    if describer not in _history_describers:
+        _history_describers.append(describer)
+
+
+def _history_words(entry: PointEntry) -> tuple[str, str]:
+    """(title, detail) from the ledger's own facts: the purchase, the return, the key a
+    bonus was paid under, the reason staff gave."""
+    from django.utils.translation import gettext as _
+
+    from loyalty.formatting import date_display, money_display
+
+    purchase = entry.purchase
+    key = entry.idempotency_key or ""
+    reason = entry.reason or ""
+    if entry.kind == _Kind.EARN and purchase is not None:
+        return (
+            _("Purchase at %(store)s") % {"store": purchase.store.name},
+            _("Receipt %(receipt)s · %(amount)s")
+            % {"receipt": purchase.external_id, "amount": money_display(purchase.amount_due)},
+        )
+    if entry.kind == _Kind.SPEND:
+        if purchase is not None:
+            return (
+                _("Paid with points at %(store)s") % {"store": purchase.store.name},
+                _("Receipt %(receipt)s") % {"receipt": purchase.external_id},
+            )
+        if reason:
+            return _("Reward: %(reward)s") % {"reward": reason}, ""
+        return _("Points spent"), ""
+    if entry.kind == _Kind.REVERSE:
+        original = entry.purchase_return.purchase if entry.purchase_return else purchase
+        receipt = original.external_id if original else ""
+        return (
+            _("Points taken back for a return"),
+            _("Return of receipt %(receipt)s") % {"receipt": receipt} if receipt else "",
+        )
+    if entry.kind == _Kind.REFUND:
+        if entry.purchase_return is not None or purchase is not None:
+            original = entry.purchase_return.purchase if entry.purchase_return else purchase
+            return (
+                _("Points given back for a return"),
+                _("Return of receipt %(receipt)s") % {"receipt": original.external_id},
+            )
+        if key.startswith("voucher-cancel:"):
+            return (
+                _("Points given back: voucher cancelled"),
+                _("Reward: %(reward)s") % {"reward": reason} if reason else "",
+            )
+        return _("Points given back"), reason
+    if entry.kind == _Kind.EXPIRE:
+        lot = entry.lot
+        return (
+            _("Points expired"),
+            _("Earned on %(day)s") % {"day": date_display(lot.earned_on)} if lot else "",
+        )
+    if entry.kind == _Kind.ADJUST:
+        title = _("Added by our staff") if entry.available_delta > 0 else _("Deducted by our staff")
+        if entry.reverses_id:
+            title = _("Correction by our staff")
+        return title, reason
+    if entry.kind == _Kind.BONUS:
+        if key.startswith("activity:profile_completed:"):
+            return _("Bonus for completing your profile"), ""
+        if key.startswith("activity:first_login:"):
+            return _("Bonus for your first login"), ""
+        if key.startswith("activity:purchase_review:"):
+            return _("Bonus for reviewing a purchase"), ""
+        if key.startswith("referral:") and key.endswith(":referrer"):
+            return _("Referral bonus: a friend you invited joined"), ""
+        if key.startswith("referral:"):
+            return _("Referral bonus: you joined with a friend's code"), ""
+        if key.startswith("send:"):
+            return _("Campaign bonus"), reason
+        return _("Bonus"), reason
+    return str(entry.get_kind_display()), reason
+
+
+def history_items(entries) -> list[HistoryItem]:
+    """The entries of ``member_history`` (a page of them) said in words in the active
+    language: what happened, where, the receipt and the amount. Reads nothing more for the
+    ledger's own facts; each registered describer adds one query for the entries it knows."""
+    from django.utils import timezone
+
+    entries = list(entries)
+    extra: dict[int, dict] = {}
+    for describer in _history_describers:
+        for entry_id, words in (describer(entries) or {}).items():
+            extra.setdefault(entry_id, {}).update(words)
+    items = []
+    for entry in entries:
+        title, detail = _history_words(entry)
+        words = extra.get(entry.pk, {})
+        title, detail = words.get("title", title), words.get("detail", detail)
+        purchase = entry.purchase
+        if entry.purchase_return is not None and purchase is None:
+            purchase = entry.purchase_return.purchase
+        lot = entry.lot
+        credit = entry.available_delta + entry.pending_delta > 0
+        status = (lot.status if lot is not None else "available") if credit else "done"
+        occurred = getattr(entry, "occurred", None) or entry.created_at
+        items.append(
+            HistoryItem(
+                id=entry.pk,
+                kind=entry.kind,
+                group=_history_group_of(entry),
+                points=entry.available_delta + entry.pending_delta,
+                status=str(status),
+                available_on=lot.matures_on if lot is not None and status == "pending" else None,
+                occurred_on=timezone.localdate(occurred),
+                recorded_at=entry.created_at,
+                title=str(title),
+                detail=str(detail),
+                receipt=purchase.external_id if purchase is not None else None,
+                store_code=purchase.store.code if purchase is not None else None,
+                store_name=purchase.store.name if purchase is not None else None,
+                amount=(
+                    entry.purchase_return.amount
+                    if entry.purchase_return is not None
+                    else purchase.amount_due
+                    if purchase is not None
+                    else None
+                ),
+            )
+        )
+    return items

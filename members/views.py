@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from loyalty import codes
 from loyalty.errors import DomainError
 from members.forms import ConsentForm, ProfileForm
 from members.identifiers import phone_display
-from members.models import ConsentEvent, Member, PointAccount, PointEntry
+from members.models import ConsentEvent, Member, PointAccount
 from members.selectors import (
+    HISTORY_GROUPS,
+    history_items,
     member_consent_history,
     member_for_user,
-    point_entries_for,
+    member_history,
     points_expiring_next,
 )
 from members.services import PROFILE_FIELDS, member_set_consent, member_update_profile
@@ -34,36 +38,84 @@ def _no_member(request):
     return render(request, "members/no_member.html", status=403)
 
 
+def _card_context(member: Member) -> dict:
+    """What the card shows: the codes of the card number, the balance and when it was read
+    (the offline copy the service worker keeps says how old its balance is)."""
+    return {
+        "member": member,
+        "account": PointAccount.objects.get(pk=member.pk),
+        "codes": codes.card_images(member.card_number),
+        "as_of": timezone.now(),
+    }
+
+
 @login_required
 def home(request):
     member = _member_or_none(request)
     if member is None:
         return _no_member(request)
-    qr = segno.make(member.card_number, error="m")
     return render(
         request,
         "members/home.html",
-        {
-            "member": member,
-            "account": PointAccount.objects.get(pk=member.pk),
-            "expiring": points_expiring_next(member.pk),
-            "qr_svg": qr.svg_inline(scale=6, border=2, dark="#111", omitsize=True),
-            "phone": phone_display(member.phone),
-        },
+        _card_context(member)
+        | {"expiring": points_expiring_next(member.pk), "phone": phone_display(member.phone)},
     )
 
 
 @login_required
-def points_history(request):
+@require_GET
+def card(request):
+    """The card alone, full width, for the till: what the service worker keeps offline (no
+    phone, email or history on it)."""
     member = _member_or_none(request)
     if member is None:
         return _no_member(request)
-    entries = point_entries_for(member).exclude(kind=PointEntry.Kind.MATURE)[:100]
+    response = render(request, "members/card.html", _card_context(member))
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+@require_GET
+def points_history(request):
+    """The member's history in words, newest first by the purchase's date, filtered by
+    group (``?show=earned|spent|expired|returns``) and paginated (``?page=``). An unknown
+    filter is a 400; a page out of range shows the last one."""
+    member = _member_or_none(request)
+    if member is None:
+        return _no_member(request)
+    group = request.GET.get("show") or None
+    if group is not None and group not in HISTORY_GROUPS:
+        return HttpResponseBadRequest(_("There is no such filter."), content_type="text/plain")
+    # A page number out of range or not a number shows the nearest page (get_page).
+    page = Paginator(member_history(member, group=group), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "members/points.html",
-        {"member": member, "account": PointAccount.objects.get(pk=member.pk), "entries": entries},
+        {
+            "member": member,
+            "account": PointAccount.objects.get(pk=member.pk),
+            "entries": history_items(page.object_list),
+            "page": page,
+            "group": group,
+            "groups": _history_filters(),
+        },
     )
+
+
+HISTORY_PAGE_SIZE = 20
+
+
+def _history_filters() -> list[tuple[str, str]]:
+    return [
+        ("", _("All")),
+        ("earned", _("Earned")),
+        ("spent", _("Spent")),
+        ("expired", _("Expired")),
+        ("returns", _("Returns")),
+    ]
 
 
 @login_required
@@ -135,11 +187,19 @@ def consents(request):
 @require_GET
 @cache_control(private=True, max_age=3600)
 def card_qr(request):
-    """The member's card as an SVG QR code, for the till's scanner."""
+    """The member's card as an SVG QR code (standard QR, never Micro QR)."""
     member = _member_or_none(request)
     if member is None:
         return _no_member(request)
-    qr = segno.make(member.card_number, error="m")
-    return HttpResponse(
-        qr.svg_inline(scale=8, border=2, omitsize=True), content_type="image/svg+xml"
-    )
+    return HttpResponse(codes.qr_svg(member.card_number), content_type="image/svg+xml")
+
+
+@login_required
+@require_GET
+@cache_control(private=True, max_age=3600)
+def card_barcode(request):
+    """The member's card number as an SVG Code 128 barcode, for laser scanners."""
+    member = _member_or_none(request)
+    if member is None:
+        return _no_member(request)
+    return HttpResponse(codes.code128_svg(member.card_number), content_type="image/svg+xml")
