@@ -17,18 +17,16 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CampaignMessage
+from loyalty.formatting import date_display, points_display
 
 PLACEHOLDERS = ("name", "tier", "points", "voucher_code", "expiry_date")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 _ANY_BRACES = re.compile(r"\{([^{}\s]*)\}")
 UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
-# Dates in a sentence: 31/03/2027 in Vietnamese (Django's short format has dashes), the
-# language's long date otherwise (March 31, 2027).
-DATE_FORMATS = {"vi": "d/m/Y"}
 
 
 @dataclass(frozen=True)
@@ -81,17 +79,10 @@ def _values(context: MessageContext, language: str) -> dict[str, str]:
             # A member imported from a phone or email alone has no name yet.
             "name": context.name or str(_("valued member")),
             "tier": tier or context.tier_name,
-            "points": (
-                formats.number_format(context.points, use_l10n=True, force_grouping=True)
-                if context.points is not None
-                else ""
-            ),
+            # 1.250 / 1,250 and 31/03/2027 / 31 Mar 2027, as on the member's pages.
+            "points": points_display(context.points, language=language),
             "voucher_code": context.voucher_code,
-            "expiry_date": (
-                formats.date_format(context.expiry_date, DATE_FORMATS.get(language, "DATE_FORMAT"))
-                if context.expiry_date
-                else ""
-            ),
+            "expiry_date": date_display(context.expiry_date, language=language),
         }
 
 

@@ -11,10 +11,10 @@ from datetime import date, datetime, time
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from loyalty.formatting import date_display, points_display
 from loyalty.money import money_text
 from members.models import Member, PointAccount
 from rewards import segments
@@ -110,9 +110,7 @@ def partner_codes_left(reward: Reward) -> int:
 
 
 def tier_label(tier: Tier) -> str:
-    if tier.name_en and (get_language() or "").startswith("en"):
-        return tier.name_en
-    return tier.name
+    return tier.name_local
 
 
 def reward_points_cost(reward: Reward, tier: Tier) -> int:
@@ -140,8 +138,7 @@ def _decide(reward: Reward, facts: _Facts) -> RewardOffer:
     if reward.available_from and today < reward.available_from:
         return refuse(
             "not_started",
-            _("Available from %(date)s.")
-            % {"date": date_format(reward.available_from, "SHORT_DATE_FORMAT")},
+            _("Available from %(date)s.") % {"date": date_display(reward.available_from)},
         )
     if reward.available_until and today > reward.available_until:
         return refuse("ended", _("No longer available."))
@@ -165,7 +162,7 @@ def _decide(reward: Reward, facts: _Facts) -> RewardOffer:
         return refuse(
             "insufficient_points",
             ngettext("%(points)s point short", "%(points)s points short", short)
-            % {"points": number_format(short, force_grouping=True)},
+            % {"points": points_display(short)},
         )
     return RewardOffer(reward, cost, True)
 

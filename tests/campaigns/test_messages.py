@@ -60,7 +60,7 @@ def test_placeholders_are_filled_in_each_language():
         "Mai|Kim cương|12.500|ABCD-EFGH-JKL|31/12/2026",
         "SMS 12.500",
     )
-    assert (en.subject, en.body) == ("Hi Mai", "Mai|Diamond|12,500|ABCD-EFGH-JKL|Dec. 31, 2026")
+    assert (en.subject, en.body) == ("Hi Mai", "Mai|Diamond|12,500|ABCD-EFGH-JKL|31 Dec 2026")
     assert en.sms == en.body  # no SMS text of its own: the body
 
 
