@@ -19,3 +19,10 @@ member_enrolled = Signal()
 # Arguments: ``member`` (the Member, as saved), ``changed`` (the field names that changed),
 # ``before`` (field name -> the value before, JSON-friendly).
 profile_updated = Signal()
+
+# A member's personal data is being erased (``members.services.privacy.member_erase``),
+# inside its transaction, before the member row is anonymised. Receivers erase what their
+# app holds about the member (vouchers, sends, texts, contacts) and keep the figures.
+# Arguments: ``member`` (the Member, still with its data, locked), ``now`` (the moment of
+# the erasure), ``phone`` (the phone it had, or None: the SMS log is keyed by phone).
+member_erasing = Signal()

@@ -2,12 +2,14 @@
 
 from members.models.people import AuditEntry, ConsentEvent, Member, User, UserManager
 from members.models.points import PointAccount, PointEntry, PointLot
+from members.models.privacy import DataRequest
 from members.models.program import EarnCategoryRule, Program, Store
 from members.models.purchases import Purchase, PurchaseReturn
 
 __all__ = [
     "AuditEntry",
     "ConsentEvent",
+    "DataRequest",
     "EarnCategoryRule",
     "Member",
     "PointAccount",

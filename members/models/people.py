@@ -94,6 +94,9 @@ class Member(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         BLOCKED = "blocked", _("Blocked")
+        # Personal data erased at the member's request (``members.services.privacy``): the
+        # row stays, anonymised, so the ledger's figures keep their member.
+        ERASED = "erased", _("Erased")
 
     class Gender(models.TextChoices):
         FEMALE = "female", _("Female")
@@ -166,6 +169,7 @@ class Member(models.Model):
         blank=True,
         related_name="referrals",
     )
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -180,19 +184,24 @@ class Member(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="member_email_ci_unique"),
             models.CheckConstraint(
-                condition=Q(status__in=["active", "blocked"]), name="member_status_valid"
+                condition=Q(status__in=["active", "blocked", "erased"]), name="member_status_valid"
             ),
             models.CheckConstraint(
                 condition=Q(phone__isnull=True) | Q(phone__startswith="+"),
                 name="member_phone_e164",
             ),
             models.CheckConstraint(
-                condition=Q(phone__isnull=False) | Q(email__isnull=False),
+                condition=Q(phone__isnull=False) | Q(email__isnull=False) | Q(status="erased"),
                 name="member_has_contact",
             ),
             models.CheckConstraint(
                 condition=~Q(status="blocked") | ~Q(blocked_reason=""),
                 name="member_blocked_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="erased", erased_at__isnull=False)
+                | (~Q(status="erased") & Q(erased_at__isnull=True)),
+                name="member_erased_has_time",
             ),
         ]
         indexes = [models.Index(fields=["joined_at"]), models.Index(fields=["birth_date"])]
@@ -211,6 +220,10 @@ class Member(models.Model):
     @property
     def is_blocked(self) -> bool:
         return self.status == self.Status.BLOCKED
+
+    @property
+    def is_erased(self) -> bool:
+        return self.status == self.Status.ERASED
 
     @property
     def card_number_display(self) -> str:
