@@ -11,6 +11,27 @@ from members.models import Member
 from members.provinces import PROVINCE_CHOICES
 
 
+class PhoneField(forms.CharField):
+    """A mobile number in any Vietnamese form (0912 345 678, +84 912345678, 84912345678),
+    cleaned to E.164. allauth's phone fields use it too (``AccountAdapter.phone_form_field``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Mobile phone"))
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("help_text", _("For example 0912 345 678."))
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"},
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return phone_normalize(value) if value else value
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -81,25 +102,33 @@ class SignupForm(ProfileFieldsMixin, ConsentFieldsMixin):
         return code
 
     def clean_phone(self):
+        # allauth's field has already given E.164; empty when its "phone" sign-up field is
+        # optional (staff have no phone), so the "required" error comes from here.
         phone = super().clean_phone()
-        if Member.objects.filter(phone=phone).exists():
+        if Member.objects.filter(phone=phone, user__isnull=False).exists():
             raise ValidationError(
                 _(
-                    "This phone number is already a member. Log in, or if you joined at a "
-                    "store, ask the staff to connect your account."
-                )
+                    "This phone number already has an account. Log in with it: we can "
+                    "send you a code by SMS."
+                ),
+                code="phone_has_account",
             )
+        # A member enrolled at the till (no login yet) may sign up with this phone: the
+        # login is attached to their card once a code sent to the phone proves it's theirs.
         return phone
 
     def clean(self):
         cleaned = super().clean()
         email = cleaned.get("email")
-        if email and Member.objects.filter(email__iexact=email, user__isnull=True).exists():
+        if not email:
+            return cleaned
+        till_member = Member.objects.filter(email__iexact=email, user__isnull=True).first()
+        if till_member is not None and till_member.phone != cleaned.get("phone"):
             self.add_error(
                 "email",
                 _(
-                    "This email address belongs to a member who joined at a store. Ask the "
-                    "staff to connect your account."
+                    "This email address belongs to a member who joined at a store. Sign up "
+                    "with the phone number you gave at the store to use that card online."
                 ),
             )
         return cleaned

@@ -1,5 +1,6 @@
 """Members' models: people, the programme and stores, purchases, the point ledger."""
 
+from members.models.claims import PhoneClaim
 from members.models.people import AuditEntry, ConsentEvent, Member, User, UserManager
 from members.models.points import PointAccount, PointEntry, PointLot
 from members.models.privacy import DataRequest
@@ -12,6 +13,7 @@ __all__ = [
     "DataRequest",
     "EarnCategoryRule",
     "Member",
+    "PhoneClaim",
     "PointAccount",
     "PointEntry",
     "PointLot",

@@ -35,11 +35,14 @@ def test_visitor_signs_up_and_gets_a_card(client):
     assert member.referral_code in home.content.decode()
 
 
-def test_signup_with_a_phone_already_enrolled_at_the_till_is_refused(client, member):
+def test_signup_with_a_phone_enrolled_at_the_till_waits_for_the_code(client, member):
+    # The claim itself is tested in tests/members/test_claim.py: nothing is linked before
+    # the code sent to the phone is entered.
     response = client.post(reverse("account_signup"), {**SIGNUP, "phone": "+84 912 345 678"})
-    assert response.status_code == 200
-    assert "phone" in response.context["form"].errors
-    assert not User.objects.filter(email="thu@example.com").exists()
+    assert response.status_code == 302
+    assert response.url == reverse("account_verify_phone")
+    member.refresh_from_db()
+    assert member.user is None
     assert Member.objects.count() == 1
 
 

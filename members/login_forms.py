@@ -1,0 +1,77 @@
+"""allauth's login forms with one "phone or email" field (``ACCOUNT_FORMS``).
+
+Apart from ``members.forms`` because allauth's forms module imports the sign-up form class
+(``ACCOUNT_SIGNUP_FORM_CLASS = members.forms.SignupForm``) when it loads.
+"""
+
+from __future__ import annotations
+
+from allauth.account import forms as allauth_forms
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from members.identifiers import phone_looks_like, phone_normalize
+
+
+def _phone_or_email(raw: str) -> tuple[str, str]:
+    """``("email", address)`` or ``("phone", e164)`` for what was typed in a "phone or
+    email" field; ``ValidationError`` when it is neither."""
+    text = (raw or "").strip()
+    if "@" in text:
+        return "email", forms.EmailField().clean(text).lower()
+    return "phone", phone_normalize(text)
+
+
+_LOGIN_WIDGET_ATTRS = {
+    "autocomplete": "username",
+    "autocapitalize": "none",
+    "spellcheck": "false",
+    "placeholder": _("0912 345 678 or name@example.com"),
+}
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login with one "phone or email" field: a phone in any Vietnamese form is
+    turned into E.164 before allauth looks it up (``ACCOUNT_FORMS["login"]``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["login"]
+        field.label = _("Phone or email")
+        field.widget.attrs.update(_LOGIN_WIDGET_ATTRS)
+
+    def clean_login(self):
+        text = super().clean_login()
+        if "@" in text or not phone_looks_like(text):
+            return text
+        try:
+            return phone_normalize(text)
+        except ValidationError:
+            return text  # allauth answers "not correct", the same as for a wrong password
+
+
+class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
+    """ "Send me a code" with one "phone or email" field (``ACCOUNT_FORMS``). allauth's
+    checks stay: rate limits per phone/email and IP, and no answer that tells whether an
+    account exists."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("email", None)
+        self.fields.pop("phone", None)
+        self.fields["login"] = forms.CharField(
+            label=_("Phone or email"),
+            max_length=254,
+            help_text=_("We send a one-time code by SMS (or by email)."),
+            widget=forms.TextInput(attrs=dict(_LOGIN_WIDGET_ATTRS)),
+        )
+
+    def clean_login(self):
+        kind, value = _phone_or_email(self.cleaned_data["login"])
+        self.cleaned_data[kind] = value
+        if kind == "phone":
+            super().clean_phone()
+        else:
+            super().clean_email()
+        return value
