@@ -157,9 +157,32 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "account_login"
 
-# django-allauth 65: email + password, no usernames.
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# django-allauth 65, no usernames. Members log in with their phone (any Vietnamese form:
+# the adapter normalises it to E.164 with members.identifiers) and a one-time code sent by
+# SMS, or phone and password; anyone by email and password (staff: email only, they have no
+# phone). The phone lives on members.Member (members.adapters maps allauth's phone onto it).
+# "phone" is optional for allauth (staff have none) and required by members.forms.SignupForm.
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*", "password2*"]
+ACCOUNT_FORMS = {
+    "login": "members.login_forms.LoginForm",
+    "request_login_code": "members.login_forms.RequestLoginCodeForm",
+}
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60  # seconds a code is good for
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3  # wrong codes before the code is void
+# A member enrolled at the till proves the phone with a code before the login is attached
+# to their membership (members.services.claim); see members.adapters.
+ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 10 * 60
+ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
+# Six digits: typed from an SMS on a phone's number pad (email codes keep allauth's format).
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+# Login and verification SMS go straight to the provider (loyalty.auth_sms), never through
+# campaigns or its SMS log. Unset: SMS_BACKEND, unless that is the log backend, which would
+# keep the code readable in the SMS log; then the console backend (the code in the server
+# log with DEBUG on; with DEBUG off nothing is sent and an error is logged, never the code).
+AUTH_SMS_BACKEND = env.get("AUTH_SMS_BACKEND")
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
@@ -168,7 +191,14 @@ if ACCOUNT_EMAIL_VERIFICATION not in {"none", "optional", "mandatory"}:
 ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupForm"
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Per client address (ip) and per phone/email (key). An SMS costs money and can be abused
+# to flood a number: 3 login codes per phone in 10 minutes, 1 verification code per 30 s
+# and 5 per hour per phone; the Nth request beyond is refused and nothing is sent.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "request_login_code": "10/m/ip,3/10m/key",
+    "verify_phone": "1/30s/key,5/h/key,5/m/ip",
+}
 
 # --- Staff sign-in (issue #12) ---
 # Staff sign in through allauth like members (the admin's login page sends them there), so
