@@ -32,7 +32,8 @@ class PromotionAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["code", "name", "name_en", "description", "description_en"]}),
+        # Vietnamese (required) and English (optional) side by side, one row per text.
+        (None, {"fields": ["code", ("name", "name_en"), ("description", "description_en")]}),
         (
             gettext_lazy("Points"),
             {"fields": ["kind", "multiplier", "bonus_points", "min_amount", "stacking"]},

@@ -69,13 +69,12 @@ class RewardAdmin(admin.ModelAdmin):
         (
             _("Texts"),
             {
+                # Vietnamese (required) and English (optional: empty shows the Vietnamese)
+                # side by side, one row per text.
                 "fields": [
-                    "name",
-                    "name_en",
-                    "description",
-                    "description_en",
-                    "terms",
-                    "terms_en",
+                    ("name", "name_en"),
+                    ("description", "description_en"),
+                    ("terms", "terms_en"),
                     "partner_name",
                 ]
             },

@@ -29,6 +29,23 @@ class TierAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["code", "name"]
     ordering = ["rank"]
+    # What members read, in Vietnamese (required) and English (optional: empty shows the
+    # Vietnamese) side by side; then the rules.
+    fieldsets = [
+        (None, {"fields": ["code", "rank", "color"]}),
+        (gettext_lazy("Texts"), {"fields": [("name", "name_en"), ("benefits", "benefits_en")]}),
+        (
+            gettext_lazy("Rules"),
+            {
+                "fields": [
+                    "multiplier",
+                    "min_spend",
+                    "min_purchases",
+                    "birthday_points",
+                ]
+            },
+        ),
+    ]
 
 
 class SetTierForm(forms.Form):
