@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from members.selectors import member_for_user
 from tiers.models import TierChange
-from tiers.selectors import tier_progress, tiers_ordered
+from tiers.selectors import tier_progress, tier_progress_lines, tiers_ordered
 
 
 @login_required
@@ -23,6 +23,7 @@ def my_tier(request):
         "tiers/my_tier.html",
         {
             "progress": progress,
+            "lines": tier_progress_lines(progress),
             "tiers": tiers_ordered(),
             "history": TierChange.objects.filter(member=member)
             .select_related("from_tier", "to_tier")
