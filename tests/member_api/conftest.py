@@ -53,6 +53,17 @@ def make_member_user(email: str, phone: str, full_name: str) -> Member:
     return MemberFactory(user=user, full_name=full_name, phone=phone, email=email)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """allauth's login limits and the API's throttle count in the cache: each test starts
+    with none spent (the tests log in from one address, many times a minute)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def mai(db):
     """A member who uses the app."""
