@@ -49,9 +49,8 @@ from tiers.selectors import tier_of_member, tier_progress
 
 TAG = "Member"
 
-# The consent source the app's changes are recorded with (the portal's until the members
-# app knows the app as a source of its own).
-CONSENT_SOURCE = getattr(ConsentEvent.Source, "APP", ConsentEvent.Source.PORTAL)
+# The consent source the app's changes are recorded with.
+CONSENT_SOURCE = ConsentEvent.Source.APP
 
 
 # ---------------------------------------------------------------- the frame of every view

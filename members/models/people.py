@@ -240,6 +240,7 @@ class ConsentEvent(models.Model):
     class Source(models.TextChoices):
         SIGNUP = "signup", _("Sign-up")
         PORTAL = "portal", _("Member portal")
+        APP = "app", _("Mobile app")
         POS = "pos", _("At the till")
         STAFF = "staff", _("Staff")
         IMPORT = "import", _("Import")

@@ -402,8 +402,8 @@ def test_consents_are_recorded_from_the_app(app, mai):
     body = response.json()
     assert body["email_consent"] is True and body["sms_consent"] is False
     event = ConsentEvent.objects.get(member=mai, channel="email")
-    assert event.granted
-    assert body["history"][0]["source"] == event.source
+    assert event.granted and event.source == ConsentEvent.Source.APP == "app"
+    assert body["history"][0]["source"] == "app"
     assert app.patch("/consents/", {"email_consent": False}).json()["email_consent"] is False
     for bad in ({"email_consent": "yes"}, {"sms_consent": 1}, {"sms_consent": None}):
         details = assert_error(app.patch("/consents/", bad), 400, "validation_error")
