@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "members.pwa.ClearSiteDataOnLogoutMiddleware",  # logout empties the offline card
     "loyalty.staff_mfa.StaffMFAMiddleware",  # the "Staff sign-in" block below
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # requests by view (metrics)
 ]

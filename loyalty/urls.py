@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from campaigns.views import unsubscribe
 from loyalty import health, metrics, staff_mfa, views
+from members import views_app
 
 admin.site.site_header = _("Loyalty platform")
 admin.site.site_title = _("Loyalty staff")
@@ -31,6 +32,13 @@ urlpatterns = [
     path("me/", include("promotions.urls")),
     path("me/", include("members.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The brand and the installable card (members.views_app): public, no personal data.
+    path("brand/logo", views_app.brand_logo, name="brand_logo"),
+    path("brand/theme.css", views_app.brand_theme, name="brand_theme"),
+    path("manifest.webmanifest", views_app.manifest, name="manifest"),
+    path("sw.js", views_app.service_worker, name="service_worker"),
+    path("offline/", views_app.offline, name="offline"),
+    path("favicon.ico", views_app.favicon, name="favicon"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # The split view serves Swagger UI's init script as a file (?script), not inline: CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),

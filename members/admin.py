@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin import MissingObjectIs404, ReadOnlyAdmin
 from loyalty.errors import DomainError
+from members import brand
 from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
 from members.models import (
     AuditEntry,
@@ -287,8 +288,47 @@ class AuditEntryAdmin(PhoneAwareSearchMixin, ReadOnlyAdmin):
     date_hierarchy = "at"
 
 
+class ProgramAdminForm(forms.ModelForm):
+    """The programme's rules and brand; the logo is uploaded here and kept in the database
+    (members.brand: PNG, JPEG or WebP, at most 100 KB; never SVG)."""
+
+    logo_upload = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        help_text=_("PNG, JPEG or WebP, at most 100 KB; shown in the portal's header."),
+    )
+    logo_remove = forms.BooleanField(label=_("Remove the logo"), required=False)
+
+    class Meta:
+        model = Program
+        fields = "__all__"  # noqa: DJ007  # the admin shows every editable field of the rules
+
+    def clean_brand_colour(self):
+        return (self.cleaned_data.get("brand_colour") or "").lower()
+
+    def clean_logo_upload(self):
+        upload = self.cleaned_data.get("logo_upload")
+        if not upload:
+            return None
+        if upload.size > brand.LOGO_MAX_BYTES:
+            brand.validate_logo(b"\0" * (brand.LOGO_MAX_BYTES + 1))  # raises "too large"
+        data = upload.read()
+        return data, brand.validate_logo(data)
+
+    def save(self, commit=True):
+        program = super().save(commit=False)
+        if self.cleaned_data.get("logo_remove"):
+            program.logo, program.logo_content_type = b"", ""
+        elif self.cleaned_data.get("logo_upload"):
+            program.logo, program.logo_content_type = self.cleaned_data["logo_upload"]
+        if commit:
+            program.save()
+        return program
+
+
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    form = ProgramAdminForm
     list_display = [
         "name",
         "currency",

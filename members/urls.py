@@ -10,4 +10,6 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("consents/", views.consents, name="consents"),
     path("card.svg", views.card_qr, name="card_qr"),
+    path("card/", views.card, name="card"),
+    path("card-barcode.svg", views.card_barcode, name="card_barcode"),
 ]

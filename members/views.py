@@ -71,7 +71,9 @@ def card(request):
     if member is None:
         return _no_member(request)
     response = render(request, "members/card.html", _card_context(member))
-    response["Cache-Control"] = "private, no-cache"
+    # Kept by the service worker (it looks for this header), never by the HTTP cache.
+    response["X-Loyalty-Card"] = "1"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

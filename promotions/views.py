@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty import codes
 from loyalty.errors import DomainError
 from members.models import Member
 from members.selectors import member_for_user
@@ -46,14 +46,13 @@ def my_referrals(request):
     if member is None:
         return _no_member(request)
     share_url = referral_share_url(request, member)
-    qr = segno.make(share_url, error="m")
     return render(
         request,
         "promotions/referrals.html",
         {
             "member": member,
             "share_url": share_url,
-            "qr_svg": qr.svg_inline(scale=5, border=2, dark="#111", omitsize=True),
+            "qr_src": codes.data_url(codes.qr_svg(share_url)),
             "rules": referral_program_get(),
             "mine": referrals_of_member(member),
         },

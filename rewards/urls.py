@@ -10,4 +10,6 @@ urlpatterns = [
     path("vouchers/", views.my_vouchers, name="vouchers"),
     path("vouchers/<str:code>/", views.voucher_detail, name="voucher"),
     path("vouchers/<str:code>/cancel/", views.voucher_cancel_view, name="voucher_cancel"),
+    path("vouchers/<str:code>/qr.svg", views.voucher_qr, name="voucher_qr"),
+    path("vouchers/<str:code>/barcode.svg", views.voucher_barcode, name="voucher_barcode"),
 ]

@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 import uuid
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from loyalty import codes
 from loyalty.errors import DomainError
 from members.models import Member, PointAccount
 from members.selectors import member_for_user
@@ -119,19 +119,47 @@ def voucher_detail(request, code: str):
     if member is None:
         return _no_member(request)
     voucher = _voucher_or_404(member, code)
-    # A partner voucher is shown at the partner: its QR carries the partner's code.
-    qr = segno.make(voucher.partner_code or voucher.code, error="m")
     return render(
         request,
         "rewards/voucher.html",
         {
             "member": member,
             "voucher": voucher,
-            "qr_svg": qr.svg_inline(scale=6, border=2, dark="#111", omitsize=True),
+            "codes": codes.card_images(_scanned_code(voucher)),
             "can_cancel": voucher.can_be_cancelled(),
             "today": timezone.localdate(),
         },
     )
+
+
+def _scanned_code(voucher: Voucher) -> str:
+    """What the till scans: a partner voucher is shown at the partner, so its codes carry
+    the partner's code; ours carry the voucher code (normalised: no dashes)."""
+    return voucher.partner_code or voucher.code
+
+
+def _voucher_image(request, code: str, render_svg):
+    member = _member(request)
+    if member is None:
+        return _no_member(request)
+    voucher = _voucher_or_404(member, code)
+    response = HttpResponse(render_svg(_scanned_code(voucher)), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_GET
+def voucher_qr(request, code: str):
+    """The voucher's code as an SVG QR code (standard QR); another member's voucher: 404."""
+    return _voucher_image(request, code, codes.qr_svg)
+
+
+@login_required
+@require_GET
+def voucher_barcode(request, code: str):
+    """The voucher's code as an SVG Code 128 barcode; another member's voucher: 404."""
+    return _voucher_image(request, code, codes.code128_svg)
 
 
 @login_required

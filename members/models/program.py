@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.localised import LocalisedTextMixin
+from members.brand import DEFAULT_COLOUR, validate_brand_colour
 from members.provinces import PROVINCE_CHOICES
 
 
@@ -57,6 +58,19 @@ class Program(LocalisedTextMixin, models.Model):
         decimal_places=2,
         default=Decimal("1000000000"),
         help_text=_("A purchase above this total is refused at the till (a mistyped amount)."),
+    )
+    # The brand (members.brand): the header, the app's icon colour, the messages' buttons.
+    brand_colour = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        default=DEFAULT_COLOUR,
+        validators=[validate_brand_colour],
+        help_text=_("#rrggbb; dark enough for white text on it (contrast at least 4.5:1)."),
+    )
+    # A small PNG, JPEG or WebP, kept here (not in media files) and served by /brand/logo.
+    logo = models.BinaryField(_("logo"), blank=True, default=b"", editable=False)
+    logo_content_type = models.CharField(
+        _("logo type"), max_length=16, blank=True, default="", editable=False
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
