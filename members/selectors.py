@@ -257,16 +257,29 @@ class HistoryItem:
 
 
 # The apps above ``members`` know what points at an entry (a voucher paid with it, the
-# campaign send behind a bonus, the promotions inside a purchase's points); each may register
-# a describer: ``fn(entries) -> {entry_id: {"title": ..., "detail": ...}}`` for the entries it
-# knows, reading them in one query per page, in the active language. ``members`` imports none
-# of them (the imports point one way).
+# campaign send behind a bonus, the promotions inside a purchase's points). Each says so in
+# its own ``<app>/history.py``, which registers a describer:
+# ``fn(entries) -> {entry_id: {"title": ..., "detail": ..., "more": [...]}}`` for the entries
+# it knows (``more``: phrases added to the detail), reading them in at most one query per
+# page, in the active language. The modules are found like the admin's (autodiscovery of
+# every installed app's ``history`` module), so ``members`` imports none of those apps.
 _history_describers: list = []
+_history_discovered = False
 
 
 def history_describer_register(describer) -> None:
     if describer not in _history_describers:
         _history_describers.append(describer)
+
+
+def _history_describers_all() -> list:
+    global _history_discovered
+    if not _history_discovered:
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("history")
+        _history_discovered = True
+    return _history_describers
 
 
 def _history_words(entry: PointEntry) -> tuple[str, str]:
@@ -350,14 +363,18 @@ def history_items(entries) -> list[HistoryItem]:
 
     entries = list(entries)
     extra: dict[int, dict] = {}
-    for describer in _history_describers:
-        for entry_id, words in (describer(entries) or {}).items():
-            extra.setdefault(entry_id, {}).update(words)
+    if entries:
+        for describer in _history_describers_all():
+            for entry_id, words in (describer(entries) or {}).items():
+                known = extra.setdefault(entry_id, {})
+                known["more"] = known.get("more", []) + list(words.pop("more", []))
+                known.update(words)
     items = []
     for entry in entries:
         title, detail = _history_words(entry)
         words = extra.get(entry.pk, {})
         title, detail = words.get("title", title), words.get("detail", detail)
+        detail = " · ".join(str(part) for part in [detail, *words.get("more", [])] if part)
         purchase = entry.purchase
         if entry.purchase_return is not None and purchase is None:
             purchase = entry.purchase_return.purchase

@@ -181,6 +181,70 @@ def test_the_history_never_shows_another_members_entries(member, other_member, s
 
 
 # ---------------------------------------------------------------------------------------------
+# What the apps above members add (rewards/, campaigns/, promotions/ history.py)
+
+
+def test_a_redemption_names_the_reward_in_the_members_language(member, store):
+    from rewards.models import Reward
+    from rewards.services import reward_redeem, voucher_cancel
+
+    grant(member, "activity:first_login:1", points=500)
+    reward = Reward.objects.create(
+        code="coffee",
+        kind=Reward.Kind.AMOUNT,
+        name="Giảm 50.000 ₫",
+        name_en="50,000 ₫ off",
+        points_cost=200,
+        discount_amount=Decimal("50000"),
+        cancel_grace_hours=24,
+    )
+    voucher = reward_redeem(member=member, reward=reward, store=store)
+    voucher_cancel(voucher=voucher, member=member)
+    with translation.override("en"):
+        spent, refund = (
+            next(i for i in items_of(member) if i.kind == k) for k in ("spend", "refund")
+        )
+    assert spent.title == "Reward: 50,000 ₫ off" and spent.detail == "Redeemed at Quận 1"
+    assert spent.points == -200 and spent.group == "spent"
+    assert refund.title == "Points given back: voucher cancelled"
+    assert refund.detail == "Reward: 50,000 ₫ off" and refund.group == "returns"
+    assert items_of(member, "spent")[0].title == "Reward: Giảm 50.000 ₫"  # Vietnamese name
+
+
+def test_a_birthday_campaigns_bonus_reads_as_the_birthday_bonus(member):
+    from campaigns.models import Campaign, Send
+    from tests.campaigns.campaign_helpers import make_campaign
+
+    campaign = make_campaign("bday-test", name="Sinh nhật 2026", trigger=Campaign.Trigger.BIRTHDAY)
+    send = Send.objects.create(campaign=campaign, member=member, occurrence="2026", status="sent")
+    grant(member, f"send:{send.pk}", reason=campaign.name)
+    with translation.override("en"):
+        [item] = items_of(member)
+    assert (item.title, item.detail) == ("Birthday bonus", "Sinh nhật 2026")
+
+
+def test_a_purchases_points_name_the_promotions_in_them(member, store):
+    from promotions.models import Promotion, PromotionAward
+
+    buy(member, store, "HD-PROMO", "500000")
+    purchase = member.purchases.get()
+    promotion = Promotion.objects.create(
+        code="double",
+        name="Nhân đôi điểm",
+        name_en="Double points",
+        kind=Promotion.Kind.MULTIPLIER,
+        multiplier=Decimal("2"),
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1),
+    )
+    PromotionAward.objects.create(promotion=promotion, member=member, purchase=purchase, points=50)
+    with translation.override("en"):
+        [item] = items_of(member)
+    assert item.detail.endswith(" · 50 points from Double points")
+    assert "HD-PROMO" in item.detail
+
+
+# ---------------------------------------------------------------------------------------------
 # The page
 
 
@@ -213,7 +277,7 @@ def test_page_shows_entries_in_words_and_filters(client, member, store):
 
 
 def bulk_entries(member, count):
-    now = timezone.now()
+    now = timezone.now() - timedelta(days=4)  # older than the purchases: page 1 is alike
     PointEntry.objects.bulk_create(
         [
             PointEntry(
@@ -244,10 +308,60 @@ def test_page_reads_in_a_pinned_number_of_queries(
     bulk_entries(member, count)
     login(client, member)
     client.get(reverse("portal:points"))  # the process caches (programme) warm
-    # session, user, member, account, count, the page's entries.
-    with django_assert_num_queries(6):
+    # session, user, member, account, count, the page's entries (purchase, store, return,
+    # lot joined in), the promotions inside the purchases' points.
+    with django_assert_num_queries(7):
         response = client.get(reverse("portal:points"), {"page": 1})
     assert response.status_code == 200
     assert len(response.context["entries"]) == (13 if count == 10 else 20)
-    with django_assert_num_queries(6):
+    assert [e.receipt for e in response.context["entries"][:3]] == ["HD-Q2", "HD-Q2", "HD-Q1"]
+    with django_assert_num_queries(7):
         client.get(reverse("portal:points"), {"show": "earned"})
+    if count == 10_000:  # an old page holds only the bonuses: no describer has work
+        with django_assert_num_queries(6):
+            client.get(reverse("portal:points"), {"page": 400})
+
+
+@pytest.mark.postgres
+def test_history_queries_use_the_member_index_on_postgresql(member):
+    """The page and its count start from the (member, created_at) index, whatever the
+    filter, on a table holding other members' entries too (ANALYZEd, as in production)."""
+    from django.core.paginator import Paginator
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import MemberFactory
+
+    index = next(
+        i.name for i in PointEntry._meta.indexes if list(i.fields) == ["member", "created_at"]
+    )
+    now = timezone.now()
+    rows = []
+    for owner in [member] + [MemberFactory() for _ in range(15)]:
+        for n in range(2000):
+            kind, delta = {0: ("expire", -1), 1: ("spend", -1), 2: ("reverse", -1)}.get(
+                n % 10, ("bonus", 1)
+            )
+            rows.append(
+                PointEntry(
+                    member_id=owner.pk,
+                    kind=kind,
+                    available_delta=delta,
+                    idempotency_key=f"plan:{owner.pk}:{n}",
+                    created_at=now - timedelta(minutes=n),
+                )
+            )
+    PointEntry.objects.bulk_create(rows, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {PointEntry._meta.db_table}")
+    for group in (None, *HISTORY_GROUPS):
+        entries = member_history(member, group=group)
+        with CaptureQueriesContext(connection) as queries:
+            page = Paginator(entries, 20).page(1)
+            list(page.object_list)
+        assert len(queries.captured_queries) == 2  # the count and the page
+        for query in queries.captured_queries:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + query["sql"])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert index in plan, (group, query["sql"], plan)
