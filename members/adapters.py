@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import logging
 
+from allauth.account import stages
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import RateLimited
+from allauth.core.internal.httpkit import headed_redirect_response
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -108,6 +111,14 @@ class AccountAdapter(DefaultAccountAdapter):
 
     # --- allauth's phone API (65.x): the phone is Member.phone ---
 
+    def get_login_stages(self) -> list[str]:
+        return [
+            "members.adapters.PhoneVerificationStage"
+            if stage == "allauth.account.stages.PhoneVerificationStage"
+            else stage
+            for stage in super().get_login_stages()
+        ]
+
     def phone_form_field(self, **kwargs):
         """Any Vietnamese way of writing a number (0912 345 678, +84 912345678,
         84912345678), cleaned to E.164."""
@@ -122,7 +133,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_phone(self, user) -> tuple[str, bool] | None:
         claim = PhoneClaim.objects.filter(user=user).only("phone").first()
         if claim is not None:
-            return claim.phone, False
+            if claimable_member(claim.phone) is not None:
+                return claim.phone, False
+            # Linked to another login meanwhile (staff, another sign-up that proved first):
+            # nothing left to claim; the login goes on without a membership.
+            claim.delete()
         phone = Member.objects.filter(user=user).values_list("phone", flat=True).first()
         return (phone, True) if phone else None
 
@@ -226,3 +241,19 @@ class AccountAdapter(DefaultAccountAdapter):
                 "account: log in with your phone instead."
             ),
         )
+
+
+class PhoneVerificationStage(stages.PhoneVerificationStage):
+    """allauth's stage, but a phone that was sent a code moments ago (its ``verify_phone``
+    rate limit) gets a clear "wait" on the login page instead of an error page (allauth
+    65.21 lets ``RateLimited`` escape from the stage)."""
+
+    def handle(self):
+        try:
+            return super().handle()
+        except RateLimited:
+            messages.error(
+                self.request,
+                _("A code was sent to this phone a moment ago. Wait a minute, then log in again."),
+            )
+            return headed_redirect_response("account_login"), False

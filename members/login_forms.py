@@ -70,8 +70,17 @@ class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
     def clean_login(self):
         kind, value = _phone_or_email(self.cleaned_data["login"])
         self.cleaned_data[kind] = value
-        if kind == "phone":
-            super().clean_phone()
-        else:
-            super().clean_email()
+        try:
+            if kind == "phone":
+                super().clean_phone()
+            else:
+                super().clean_email()
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "too_many_login_attempts":
+                # allauth says "too many failed logins"; here nothing failed yet.
+                raise ValidationError(
+                    _("Too many codes asked for. Wait a few minutes, then try again."),
+                    code="too_many_codes",
+                ) from None
+            raise
         return value
