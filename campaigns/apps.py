@@ -22,6 +22,11 @@ class CampaignsConfig(AppConfig):
         # After the segments (50): audiences read tonight's scores and tiers.
         daily.register("campaigns.run", order=60)(campaigns_run_daily)
         post_migrate.connect(defaults.on_post_migrate, dispatch_uid="campaigns.defaults")
+
+        from campaigns import privacy
+        from members.signals import member_erasing
+
+        member_erasing.connect(privacy.on_member_erasing, dispatch_uid="campaigns.erasing")
         # Rewards restricted to a segment ask the campaigns whether a member is in it.
         from rewards.segments import register_checker
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.admin import MissingObjectIs404, ReadOnlyAdmin
 from loyalty.errors import DomainError
 from members import brand
+from members.admin_privacy import MemberPrivacyActionsMixin
 from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
 from members.models import (
     AuditEntry,
@@ -132,7 +133,7 @@ class AuditEntryInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
+class MemberAdmin(MemberPrivacyActionsMixin, PhoneAwareSearchMixin, admin.ModelAdmin):
     list_display = ["card_number", "full_name", "phone", "email", "status", "joined_at"]
     list_filter = ["status", "gender", "province", "enrolled_via", "email_consent", "sms_consent"]
     search_fields = ["full_name", "phone", "email", "card_number", "referral_code"]
@@ -180,7 +181,7 @@ class MemberAdmin(PhoneAwareSearchMixin, admin.ModelAdmin):
         ),
     ]
     inlines = [ConsentEventInline, AuditEntryInline]
-    actions = ["block_selected", "unblock_selected"]
+    actions = ["block_selected", "unblock_selected", *MemberPrivacyActionsMixin.privacy_actions]
 
     def has_add_permission(self, request):
         # Members enrol through the portal, the till or an import: each makes card numbers,

@@ -14,7 +14,9 @@ permissions that exist (apps added later bring their permissions with them). Rol
   Tied to the stores it works for (``User.stores``): sees their purchases, returns and
   figures only (``members.selectors.staff_store_ids``); members stay findable chain-wide.
 - Support: helps members: edits profiles and consents, blocks, adjusts points with a reason,
-  issues goodwill vouchers with a reason, reviews held referrals.
+  issues goodwill vouchers with a reason, reviews held referrals; carries out members'
+  personal-data requests (download, withdraw consents, erase). Store managers may only
+  withdraw a member's consents; marketers hold none of these.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.view_store",
         "members.view_program",
         "members.view_consentevent",
+        # A member at the till who says "stop sending me offers": only ever turns them off.
+        "members.withdraw_member_consents",
         "tiers.view_tier",
         "rewards.view_reward",
         "rewards.view_voucher",
@@ -86,6 +90,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.change_member",
         "members.block_member",
         "members.adjust_points",
+        # The member's personal-data requests (Decree 13), by phone or letter: support
+        # carries them out; store managers (chain-wide members, one store's staff) and
+        # marketers (who should not take personal data away) do not.
+        "members.export_member_data",
+        "members.withdraw_member_consents",
+        "members.erase_member",
+        "members.view_datarequest",
         "members.view_consentevent",
         "members.view_auditentry",
         "members.view_purchase",

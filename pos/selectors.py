@@ -36,8 +36,13 @@ def api_key_authenticate(raw: str) -> StoreApiKey | None:
 
 
 def member_by_card_or_404(card_number: str) -> Member:
-    """The member with this card number, or the contract's 404."""
-    member = Member.objects.filter(card_number=card_number_clean(card_number)).first()
+    """The member with this card number, or the contract's 404 (an erased member's card
+    identifies nobody)."""
+    member = (
+        Member.objects.filter(card_number=card_number_clean(card_number))
+        .exclude(status=Member.Status.ERASED)
+        .first()
+    )
     if member is None:
         raise DomainError("not_found", _("No member with this card number."))
     return member

@@ -34,6 +34,10 @@ class PromotionsConfig(AppConfig):
         member_enrolled.connect(receivers.on_member_enrolled, dispatch_uid="promotions.enrolled")
         profile_updated.connect(receivers.on_profile_updated, dispatch_uid="promotions.profile")
         user_logged_in.connect(receivers.on_user_logged_in, dispatch_uid="promotions.login")
+        from members.signals import member_erasing
+        from promotions import privacy
+
+        member_erasing.connect(privacy.on_member_erasing, dispatch_uid="promotions.erasing")
         # After pending points mature (10), so a referral and the purchase's points become
         # available on the same day; before expiry (20).
         daily.register("promotions.referrals", order=15)(referrals_pay_due)

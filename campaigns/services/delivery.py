@@ -325,6 +325,8 @@ def _process(send: Send, token: str, now: datetime) -> str:
     campaign, member = send.campaign, send.member
     if member.is_blocked:
         return _finish(send, token, Status.SKIPPED, now=now, reason=SkipReason.BLOCKED)
+    if member.is_erased:  # erased while queued: nobody to reach (members.services.privacy)
+        return _finish(send, token, Status.SKIPPED, now=now, reason=SkipReason.NO_CONTACT)
     # Who may hear it now (consent is read again at every attempt: it may have changed), on
     # the channels the campaign still uses (a marketer may have turned one off while paused).
     changes = {}

@@ -18,6 +18,7 @@ ids and contacts) erase their part with their own code.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -86,7 +87,10 @@ class Section:
     of_user: bool = False
 
     def queryset(self, member: Member):
-        model = apps.get_model(self.model)
+        try:
+            model = apps.get_model(self.model)
+        except LookupError:  # an optional app that is not installed
+            return Member.objects.none()
         owner = member.user_id if self.of_user else member.pk
         if owner is None:
             return model._default_manager.none()
@@ -466,6 +470,13 @@ SECTIONS: tuple[Section, ...] = (
         order_by=("created_at", "pk"),
     ),
     _fields_section(
+        "login_phone_claims",
+        "members.PhoneClaim",
+        "user",
+        ("phone", "created_at"),
+        of_user=True,
+    ),
+    _fields_section(
         "login_email_addresses",
         "account.EmailAddress",
         "user",
@@ -488,10 +499,7 @@ RELATIONS: dict[str, str] = {
     **{
         f"{section.model}.{section.fk}": section.name
         for section in SECTIONS
-        if section.model not in ("account.EmailAddress", "mfa.Authenticator")
     },
-    "account.EmailAddress.user": "login_email_addresses",
-    "mfa.Authenticator.user": "login_second_factors",
     "members.PointAccount.member": "point_account",
     "tiers.MemberTier.member": "tier",
     "campaigns.MemberScore.member": "segment_score",
@@ -519,6 +527,10 @@ RELATIONS: dict[str, str] = {
     "campaigns.Segment.updated_by": "excluded: staff who define segments",
     "promotions.Referral.reviewed_by": "excluded: the staff user who reviewed a referral",
     "pos.StoreApiKey.created_by": "excluded: staff who manage the tills' keys",
+    "member_api.MemberIdempotencyRecord.member": (
+        "excluded: replay records of the app's writes (a request hash and the first answer, "
+        "whose content is exported in its own section: the voucher, the profile)"
+    ),
 }
 
 
@@ -834,8 +846,9 @@ def _erase_login(user: User) -> None:
     A user other rows still protect (a staff user who is also a member) is kept but made
     unusable: no email, no password, inactive. Either way every session and app token of
     it stops working (a deleted user, or a changed password hash, fails Django's check)."""
-    apps.get_model("account", "EmailAddress").objects.filter(user=user).delete()
-    apps.get_model("mfa", "Authenticator").objects.filter(user=user).delete()
+    for label in ("account.EmailAddress", "mfa.Authenticator", "members.PhoneClaim"):
+        with contextlib.suppress(LookupError):  # an app not installed
+            apps.get_model(label).objects.filter(user=user).delete()
     if not user.is_staff and not user.is_superuser:
         try:
             with transaction.atomic():

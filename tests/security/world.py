@@ -210,6 +210,12 @@ def build() -> World:
         acting_user=w.users[m.SP],
         program=program,
     )
+    # A personal-data request carried out for A by support (DataRequest's admin rows).
+    from members.services.privacy import data_request_record
+
+    data_request_record(
+        member=member_a, kind="export", acting_user=w.users[m.SP], channel="staff", note="matrix"
+    )
     purchase_a = Purchase.objects.get(store=store_a, external_id=w.purchases["A"])
     promotion = Promotion.objects.create(
         code="sec-promo",
