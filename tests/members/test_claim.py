@@ -14,9 +14,11 @@ from members.models import AuditEntry, Member, PhoneClaim, PointEntry, Program, 
 from members.services.claim import member_claim
 from members.services.points import points_grant
 from tests.factories import MemberFactory, UserFactory
-from tests.members.sms_outbox import last_code, sms_outbox  # noqa: F401 - a fixture
+from tests.members import sms_outbox as outbox
+from tests.members.sms_outbox import last_code
 
 pytestmark = pytest.mark.django_db
+sms_outbox = outbox.sms_outbox  # the fixture
 
 TILL_PHONE = "+84912345678"
 SIGNUP = {

@@ -13,9 +13,11 @@ from django.urls import reverse
 from campaigns.models import SmsLog
 from members.adapters import AccountAdapter
 from tests.factories import MemberFactory
-from tests.members.sms_outbox import last_code, sms_outbox  # noqa: F401 - a fixture
+from tests.members import sms_outbox as outbox
+from tests.members.sms_outbox import last_code
 
 pytestmark = pytest.mark.django_db
+sms_outbox = outbox.sms_outbox  # the fixture
 
 LAN_E164 = "+84903123456"
 PASSWORD = "correct-horse-battery"
