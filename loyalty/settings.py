@@ -229,7 +229,13 @@ if not re.fullmatch(r"[1-9]\d*/(s|sec|m|min|h|hour|d|day)", MEMBER_API_THROTTLE_
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 FORMAT_MODULE_PATH = ["loyalty.formats"]  # thousands grouped in both languages
-LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "loyalty" / "allauth_locale"]
+# The project's strings; allauth's (it ships no Vietnamese); Django's and django-celery-beat's
+# that their own Vietnamese lacks (loyalty/django_locale, kept by hand).
+LOCALE_PATHS = [
+    BASE_DIR / "locale",
+    BASE_DIR / "loyalty" / "allauth_locale",
+    BASE_DIR / "loyalty" / "django_locale",
+]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
