@@ -45,9 +45,10 @@ from pos.services.idempotency import Outcome
 from promotions.selectors import referrals_of_member
 from promotions.templatetags.promotions_tags import short_name
 from rewards.selectors import rewards_for_member, voucher_discount_body, vouchers_of_member
-from tiers.selectors import tier_of_member, tier_progress
+from tiers.selectors import tier_of_member, tier_progress, tier_progress_lines
 
 TAG = "Member"
+MAX_ID = 2**63 - 1  # the largest id a row can have (a 64-bit primary key)
 
 # The consent source the app's changes are recorded with.
 CONSENT_SOURCE = ConsentEvent.Source.APP
@@ -322,58 +323,51 @@ class HistoryApi(MemberApiView):
 
 class MemberTierProgressSerializer(serializers.Serializer):
     tier = TierRefSerializer()
-    next_tier = TierRefSerializer(allow_null=True)
-    window_start = serializers.DateField()
+    next_tier = TierRefSerializer(allow_null=True, help_text="None at the top tier.")
+    window_start = serializers.DateField(help_text="The first day purchases count from.")
     window_end = serializers.DateField()
+    window_months = serializers.IntegerField()
     spend = serializers.CharField(help_text="Qualifying spend in the window, a decimal.")
     purchases = serializers.IntegerField()
-    spend_needed = serializers.CharField(help_text="More spend to reach the next tier.")
+    spend_needed = serializers.CharField(help_text="More spend the next tier needs (0: met).")
     purchases_needed = serializers.IntegerField()
-    by_date = serializers.DateField(allow_null=True, help_text="Reach it by this day.")
-    keep_until = serializers.DateField(allow_null=True, help_text="The tier is kept until.")
-    spend_to_keep = serializers.CharField()
-    purchases_to_keep = serializers.IntegerField()
-    percent = serializers.IntegerField(help_text="0 to 100: the way to the next tier.")
-    lines = serializers.ListField(child=serializers.CharField(), help_text="In words.")
-
-
-def _progress_percent(progress) -> int:
-    percent = getattr(progress, "percent", None)
-    if percent is not None:
-        return int(percent)
-    nxt = progress.next_tier
-    if nxt is None:
-        return 100
-    parts = []
-    if nxt.min_spend > 0:
-        parts.append(min(progress.spend / nxt.min_spend, 1))
-    if nxt.min_purchases > 0:
-        parts.append(min(progress.purchases / nxt.min_purchases, 1))
-    return int(min(parts) * 100) if parts else 100
+    by_date = serializers.DateField(
+        allow_null=True, help_text="The last day on which that reaches the next tier."
+    )
+    upgrade_on = serializers.DateField(
+        allow_null=True, help_text="Already qualified: the next tier is theirs from this day."
+    )
+    keep_until = serializers.DateField(
+        allow_null=True, help_text="The last day the tier is sure to be held."
+    )
+    keeps_for_good = serializers.BooleanField()
+    keep_spend_needed = serializers.CharField(help_text="What keeps the tier after keep_until.")
+    keep_purchases_needed = serializers.IntegerField()
+    percent = serializers.IntegerField(help_text="0 to 100 toward the next tier.")
+    lines = serializers.ListField(
+        child=serializers.CharField(), help_text="The same, in sentences, as the portal says it."
+    )
 
 
 def tier_progress_body(progress) -> dict:
-    from tiers import selectors as tier_selectors
-
-    lines_of = getattr(tier_selectors, "tier_progress_lines", None)
-    spend_needed = getattr(progress, "spend_needed", progress.spend_to_next)
-    purchases_needed = getattr(progress, "purchases_needed", progress.purchases_to_next)
-    keep_until = getattr(progress, "keep_until", progress.retained_until)
     return {
         "tier": tier_ref(progress.tier),
         "next_tier": tier_ref(progress.next_tier),
         "window_start": _iso(progress.window_start),
         "window_end": _iso(progress.window_end),
+        "window_months": progress.window_months,
         "spend": money_text(progress.spend),
         "purchases": progress.purchases,
-        "spend_needed": money_text(spend_needed),
-        "purchases_needed": purchases_needed,
-        "by_date": _iso(getattr(progress, "by_date", None)),
-        "keep_until": _iso(keep_until),
-        "spend_to_keep": money_text(progress.spend_to_keep),
-        "purchases_to_keep": progress.purchases_to_keep,
-        "percent": _progress_percent(progress),
-        "lines": [str(line) for line in lines_of(progress)] if lines_of else [],
+        "spend_needed": money_text(progress.spend_needed),
+        "purchases_needed": progress.purchases_needed,
+        "by_date": _iso(progress.by_date),
+        "upgrade_on": _iso(progress.upgrade_on),
+        "keep_until": _iso(progress.keep_until),
+        "keeps_for_good": progress.keeps_for_good,
+        "keep_spend_needed": money_text(progress.keep_spend_needed),
+        "keep_purchases_needed": progress.keep_purchases_needed,
+        "percent": int(progress.percent),
+        "lines": [str(line) for line in tier_progress_lines(progress)],
     }
 
 
@@ -502,6 +496,8 @@ class RedeemApi(MemberApiView):
         examples=[OpenApiExample("Redeem", value={"external_id": "app-7f3c"}, request_only=True)],
     )
     def post(self, request, reward_id):
+        if reward_id > MAX_ID:  # no row has it (and the database's integer cannot hold it)
+            raise DomainError("not_found", _("No reward with this id."))
         data = _valid(MemberRedeemSerializer, request.data)
         member = self.member
 

@@ -228,14 +228,24 @@ def test_history_is_only_the_members_own(app, mai, binh):
 # ---------------------------------------------------------------- tier
 
 
-def test_tier_progress(app):
-    body = app.get("/tier/").json()
-    assert body["tier"]["code"]
-    assert isinstance(body["spend"], str) and Decimal(body["spend"]) >= 0
-    assert 0 <= body["percent"] <= 100
-    assert isinstance(body["lines"], list)
-    if body["next_tier"]:
-        assert Decimal(body["spend_needed"]) >= 0
+def test_tier_progress_in_figures_and_words(client, app, mai, store_key):
+    _row, raw = store_key
+    pos = PosClient(client, raw)
+    body = {"external_id": "R-TIER-1", "member": mai.card_number, "total_amount": "1250000"}
+    assert pos.purchase(body).status_code == 201
+    mine = app.get("/tier/").json()
+    till = pos.get(f"/members/{mai.card_number}/tier/").json()
+    assert (mine["spend"], mine["purchases"]) == (till["spend"], till["purchases"])
+    assert mine["spend"] == "1250000" and mine["purchases"] == 1
+    assert mine["tier"] == till["tier"]
+    nxt = mine["next_tier"]
+    assert nxt["code"] == till["next_tier"]["code"]
+    assert Decimal(mine["spend_needed"]) == Decimal(till["spend_to_next"])
+    assert mine["purchases_needed"] == till["purchases_to_next"]
+    assert 0 < mine["percent"] < 100
+    assert mine["by_date"] and mine["lines"]
+    english = app.get("/tier/", HTTP_ACCEPT_LANGUAGE="en").json()["lines"]
+    assert english != mine["lines"] and all(isinstance(line, str) for line in english)
 
 
 # ---------------------------------------------------------------- rewards and redeeming
