@@ -235,3 +235,24 @@ def test_a_blocked_login_is_not_found_by_phone(client, db, sms_outbox):
     MemberFactory(user=user, phone="0911 222 333", email=user.email)
     _request_code(client, "0911222333")
     assert not sms_outbox
+
+
+def test_the_demo_member_logs_in_by_phone_as_seed_demo_prints_it(client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from pos.management.commands.seed_demo import demo_password
+
+    settings.DEBUG = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    out = StringIO()
+    call_command("seed_demo", "--quiet", stdout=out)
+    printed = re.search(
+        r"^\s+(0\d{3} \d{3} \d{3})\s+the same member by phone", out.getvalue(), re.M
+    )
+    assert printed, out.getvalue()
+    response = client.post(
+        reverse("account_login"), {"login": printed.group(1), "password": demo_password()}
+    )
+    assert response.status_code == 302 and response.url == reverse("portal:home")

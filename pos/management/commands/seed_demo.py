@@ -38,7 +38,7 @@ from django.utils.crypto import salted_hmac
 
 from loyalty.errors import DomainError
 from loyalty.staff_mfa import mfa_required
-from members.identifiers import phone_normalize
+from members.identifiers import phone_display, phone_normalize
 from members.models import AuditEntry, Member, Purchase, User
 from members.roles import MARKETER, PROGRAM_ADMIN, STORE_MANAGER, SUPPORT
 from members.selectors import program_get
@@ -458,6 +458,12 @@ class Command(BaseCommand):
         if member is not None:
             card = member.card_number_display
             lines.append(f"   {MEMBER_LOGIN:<26} member portal ({member.full_name}, card {card})")
+            phone = phone_display(member.phone)
+            lines.append(
+                f"   {phone:<26} the same member by phone: the password, or 'send me a code'"
+            )
+            if settings.DEBUG:
+                lines.append("   (with DEBUG on the code is printed in the server log, not sent)")
         mfa = [email for email, _name, _role, group in STAFF if group in (None, PROGRAM_ADMIN)]
         lines += ["", f" {' and '.join(mfa)} then ask for an authenticator code:"]
         if settings.DEBUG:
