@@ -7,6 +7,7 @@ import pytest
 
 from members.models import Member
 from tests.factories import MemberFactory, UserFactory
+from tests.members.sms_outbox import sms_outbox  # noqa: F401 (login codes by SMS)
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 LOGIN = "/_allauth/app/v1/auth/login"
@@ -51,6 +52,13 @@ class AppClient:
 def make_member_user(email: str, phone: str, full_name: str) -> Member:
     user = UserFactory(email=email)
     return MemberFactory(user=user, full_name=full_name, phone=phone, email=email)
+
+
+@pytest.fixture(autouse=True)
+def _quick_passwords(settings):
+    """A fast hasher: these tests make and log in many users (the hasher is not what they
+    test)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from members.selectors import program_get
 from members.services.points import points_grant
 from rewards.models import Reward, Voucher
 from tests.member_api.conftest import PASSWORD, AppClient, app_login
+from tests.members.sms_outbox import last_code
 from tests.pos.helpers import PosClient, assert_error
 
 
@@ -59,6 +60,26 @@ def test_login_by_email_gives_a_session_token_that_opens_the_card(client, mai):
 
 def test_login_by_phone_and_password(client, mai):
     token = app_login(client, phone="+84912345678", password=PASSWORD)
+    assert AppClient(client, token).get("/").json()["card_number"] == mai.card_number
+
+
+def test_login_by_phone_and_a_code_sent_by_sms(client, mai, sms_outbox):
+    response = client.post(
+        "/_allauth/app/v1/auth/code/request",
+        {"phone": "0912 345 678"},
+        content_type="application/json",
+    )
+    assert response.status_code == 401, response.content  # the code flow is now pending
+    token = response.json()["meta"]["session_token"]
+    assert_error(AppClient(client, token).get("/"), 401, "not_authenticated")
+    response = client.post(
+        "/_allauth/app/v1/auth/code/confirm",
+        {"code": last_code()},
+        content_type="application/json",
+        HTTP_X_SESSION_TOKEN=token,
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["meta"].get("session_token", token)
     assert AppClient(client, token).get("/").json()["card_number"] == mai.card_number
 
 
