@@ -496,10 +496,7 @@ SECTIONS: tuple[Section, ...] = (
 # Every relation to Member and to the login: the section that exports it, or (prefixed
 # "excluded: ") why it is not exported. Keys are "<app_label>.<Model>.<field>".
 RELATIONS: dict[str, str] = {
-    **{
-        f"{section.model}.{section.fk}": section.name
-        for section in SECTIONS
-    },
+    **{f"{section.model}.{section.fk}": section.name for section in SECTIONS},
     "members.PointAccount.member": "point_account",
     "tiers.MemberTier.member": "tier",
     "campaigns.MemberScore.member": "segment_score",
@@ -886,7 +883,7 @@ def member_erase(
     Atomic and idempotent: erasing an erased member changes nothing and returns the request
     that erased it.
     """
-    locked = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+    locked = Member.objects.select_for_update(of=("self",)).select_related("user").get(pk=member.pk)
     if locked.is_erased:
         previous = (
             DataRequest.objects.filter(member_id=locked.pk, kind=DataRequest.Kind.ERASE)

@@ -703,3 +703,25 @@ def test_erasing_a_staff_users_own_membership_keeps_the_staff_login(support):
 def test_money_in_the_export_is_a_decimal_string(rich):
     purchase = member_data_export(rich["member"])["purchases"][0]
     assert Decimal(purchase["amount_due"]) >= 0 and isinstance(purchase["amount_due"], str)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_erasures_at_once_erase_once(member_user):
+    """The member's row lock serialises them: one erasure, one request, the second returns
+    it (the portal and a staff action racing, say)."""
+    from tests.concurrency import run_together
+
+    member = member_user.member
+    results = run_together(
+        2,
+        lambda i: (
+            member_erase(
+                member=Member.objects.get(pk=member.pk), acting_user=None, channel="portal"
+            ).pk
+        ),
+    )
+    assert [status for status, _value in results] == ["ok", "ok"]
+    assert len({value for _status, value in results}) == 1
+    assert DataRequest.objects.filter(member=member, kind="erase").count() == 1
+    assert Member.objects.get(pk=member.pk).is_erased
