@@ -27,7 +27,7 @@ _LOGIN_WIDGET_ATTRS = {
     "autocomplete": "username",
     "autocapitalize": "none",
     "spellcheck": "false",
-    "placeholder": _("0912 345 678 or name@example.com"),
+    "placeholder": _("For example 0912 345 678."),
 }
 
 
@@ -84,3 +84,24 @@ class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
                 ) from None
             raise
         return value
+
+
+class _CodeInputMixin:
+    """Phone codes are six digits: the number pad on a phone. Email codes have letters."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        attrs = self.fields["code"].widget.attrs
+        attrs.update({"autocomplete": "one-time-code", "spellcheck": "false"})
+        if (self.expected_code or "").isdigit():
+            attrs.update({"inputmode": "numeric", "pattern": "[0-9]*", "placeholder": "123456"})
+        else:
+            attrs["autocapitalize"] = "characters"
+
+
+class ConfirmLoginCodeForm(_CodeInputMixin, allauth_forms.ConfirmLoginCodeForm):
+    pass
+
+
+class VerifyPhoneForm(_CodeInputMixin, allauth_forms.VerifyPhoneForm):
+    pass
