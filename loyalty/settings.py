@@ -168,6 +168,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*", "password2*"]
 ACCOUNT_FORMS = {
     "login": "members.login_forms.LoginForm",
     "request_login_code": "members.login_forms.RequestLoginCodeForm",
+    "confirm_login_code": "members.login_forms.ConfirmLoginCodeForm",
+    "verify_phone": "members.login_forms.VerifyPhoneForm",
 }
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60  # seconds a code is good for
