@@ -18,13 +18,13 @@ DEFAULT_TIERS = [
      "Points on every purchase; a birthday gift."),
     ("silver", "Bạc", "Silver", 2, "#9aa1a8", "1.25", 5_000_000, 3, 100,
      "Tích điểm x1,25; quà sinh nhật lớn hơn.",
-     "1.25× points; a bigger birthday gift."),
+     "1.25 times the points; a bigger birthday gift."),
     ("gold", "Vàng", "Gold", 3, "#c9a227", "1.50", 20_000_000, 10, 200,
      "Tích điểm x1,5; ưu đãi riêng cho hạng Vàng.",
-     "1.5× points; offers for Gold members only."),
+     "1.5 times the points; offers for Gold members only."),
     ("diamond", "Kim cương", "Diamond", 4, "#3a7bd5", "2.00", 50_000_000, 20, 500,
      "Tích điểm x2; ưu tiên phục vụ và quà tặng đặc biệt.",
-     "2× points; priority service and special gifts."),
+     "Double points; priority service and special gifts."),
 ]  # fmt: skip
 
 
