@@ -31,7 +31,7 @@ from member_api.services import reward_redeem_in_app
 from members.forms import ProfileForm
 from members.identifiers import phone_display
 from members.models import ConsentEvent, Member, PointAccount
-from members.selectors import member_consent_history, member_for_user
+from members.selectors import HISTORY_GROUPS, member_consent_history, member_for_user
 from members.services import PROFILE_FIELDS, member_set_consent, member_update_profile
 from pos.apis import (
     BalanceSerializer,
@@ -157,6 +157,10 @@ class Pages(PageNumberPagination):
         return self.page_size
 
 
+# A paginated list also answers 400 (a filter it does not know) and 404 (a page past the end).
+PAGE_ERRORS = {400: ErrorSerializer, 404: ErrorSerializer}
+
+
 def page_of(view: MemberApiView, queryset):
     """The page of ``queryset`` the request asks for, and a function making the answer."""
     pages = Pages()
@@ -254,7 +258,7 @@ class MeApi(MemberApiView):
 class MemberHistoryItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
-    group = serializers.ChoiceField(choices=["earned", "spent", "expired", "returns", "other"])
+    group = serializers.ChoiceField(choices=list(HISTORY_GROUPS))
     points = serializers.IntegerField(help_text="Positive for points in, negative for out.")
     status = serializers.CharField(
         help_text="pending, available, expired or cancelled for points in; done otherwise."
@@ -268,9 +272,6 @@ class MemberHistoryItemSerializer(serializers.Serializer):
     store_code = serializers.CharField(allow_null=True)
     store_name = serializers.CharField(allow_null=True)
     amount = serializers.CharField(allow_null=True, help_text="The purchase's total, a decimal.")
-
-
-GROUPS = ("earned", "spent", "expired", "returns")
 
 
 def history_item_body(item) -> dict:
@@ -297,21 +298,21 @@ class HistoryApi(MemberApiView):
         operation_id="me_history",
         summary="The member's points history, newest first, in words",
         parameters=[
-            OpenApiParameter("group", str, enum=list(GROUPS), required=False),
+            OpenApiParameter("group", str, enum=list(HISTORY_GROUPS), required=False),
             OpenApiParameter("page", int, required=False),
             OpenApiParameter("page_size", int, required=False, description="At most 100."),
         ],
-        responses={200: paginated(MemberHistoryItemSerializer())},
+        responses={200: paginated(MemberHistoryItemSerializer()), **PAGE_ERRORS},
     )
     def get(self, request):
         from members import selectors
 
         group = request.query_params.get("group") or None
-        if group is not None and group not in GROUPS:
+        if group is not None and group not in HISTORY_GROUPS:
             raise DomainError(
                 "validation_error",
                 _("Some fields are invalid."),
-                details={"group": [_("Choose one of: %s.") % ", ".join(GROUPS)]},
+                details={"group": [_("Choose one of: %s.") % ", ".join(HISTORY_GROUPS)]},
             )
         entries = selectors.member_history(self.member, group=group)
         page, answer = page_of(self, entries)
@@ -521,7 +522,7 @@ class VouchersApi(MemberApiView):
         operation_id="me_vouchers",
         summary="The member's vouchers: ready to use first (soonest to expire first)",
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: paginated(MemberVoucherSerializer())},
+        responses={200: paginated(MemberVoucherSerializer()), **PAGE_ERRORS},
     )
     def get(self, request):
         page, answer = page_of(self, vouchers_of_member(self.member))
@@ -598,7 +599,7 @@ class NotificationsApi(MemberApiView):
         operation_id="me_notifications",
         summary="The member's messages, newest first",
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: paginated(MemberNotificationSerializer())},
+        responses={200: paginated(MemberNotificationSerializer()), **PAGE_ERRORS},
     )
     def get(self, request):
         page, answer = page_of(self, notifications_of_member(self.member))

@@ -240,6 +240,29 @@ def test_history_pages_and_filters(app, mai):
     assert_error(app.get("/history/", {"page": "9" * 40}), 404, "not_found")
 
 
+def _queries(call) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_history_and_card_read_a_fixed_number_of_queries(app, mai):
+    for n in range(5):
+        _grant(mai, n + 1)
+    app.get("/history/"), app.get("/")  # the process caches (rules, tiers) filled
+    history, card = _queries(lambda: app.get("/history/")), _queries(lambda: app.get("/"))
+    for n in range(60):
+        _grant(mai, n + 1)
+    assert _queries(lambda: app.get("/history/")) == history
+    assert _queries(lambda: app.get("/history/", {"page": 3})) == history
+    assert _queries(lambda: app.get("/")) == card
+    assert card <= 12 and history <= 12
+
+
 def test_history_is_only_the_members_own(app, mai, binh):
     _grant(binh, 77)
     body = app.get("/history/", {"member": binh.card_number}).json()
