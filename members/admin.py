@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin import MissingObjectIs404, ReadOnlyAdmin
@@ -330,6 +331,7 @@ class ProgramAdminForm(forms.ModelForm):
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
     form = ProgramAdminForm
+    readonly_fields = ["logo_preview"]
     list_display = [
         "name",
         "currency",
@@ -344,6 +346,11 @@ class ProgramAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("Current logo"))
+    def logo_preview(self, obj):
+        url = brand.brand_get()["logo_url"] if obj and obj.logo else ""
+        return format_html('<img src="{}" alt="" height="48">', url) if url else "—"
 
 
 @admin.register(Store)

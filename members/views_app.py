@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -102,7 +102,10 @@ SHELL_FILES = ("css/app.css", "css/shell.css", "js/app.js", "icons/favicon.svg")
 
 @require_GET
 def service_worker(request):
-    shell = [static(path) for path in SHELL_FILES] + [brand_get()["theme_url"]]
+    info = brand_get()
+    shell = [static(path) for path in SHELL_FILES] + [info["theme_url"]]
+    if info["logo_url"]:
+        shell.append(info["logo_url"])  # the header of the card kept offline shows it
     shell.append(reverse("offline"))
     config = {
         "cardUrl": reverse("portal:card"),
@@ -122,7 +125,8 @@ def service_worker(request):
 @require_GET
 def favicon(request):
     """Browsers ask for /favicon.ico on pages without a link to an icon (the admin's)."""
-    response = HttpResponsePermanentRedirect(static("icons/favicon-32.png"))
+    # Not permanent: the icon's hashed name changes when it does.
+    response = HttpResponseRedirect(static("icons/favicon-32.png"))
     response["Cache-Control"] = "public, max-age=86400"
     return response
 

@@ -111,6 +111,7 @@ def test_a_png_logo_is_kept_in_the_database_and_served_with_cache_headers(client
 
     html = client.get("/accounts/login/").content.decode()
     assert 'class="brand-logo" src="/brand/logo?v=' in html
+    assert "/brand/logo?v=" in client.get("/sw.js").content.decode()  # kept for offline
 
     form = _form(program_get(), logo_remove="on")
     assert form.is_valid(), form.errors
@@ -139,6 +140,7 @@ def test_the_program_admin_page_has_the_brand_fields(client, program_admin):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'name="brand_colour"' in html and 'name="logo_upload"' in html
+    assert 'name="logo_remove"' in html
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -208,7 +210,7 @@ def test_pages_link_the_favicon_apple_touch_icon_and_manifest(client):
     assert (STATIC / "icons" / "favicon.svg").exists()
     assert (STATIC / "icons" / "apple-touch-icon.png").read_bytes().startswith(b"\x89PNG")
     response = client.get("/favicon.ico")
-    assert response.status_code == 301 and response["Location"].endswith(".png")
+    assert response.status_code == 302 and response["Location"].endswith(".png")
 
 
 def test_logout_clears_the_sites_data(client, member_user):
@@ -217,3 +219,28 @@ def test_logout_clears_the_sites_data(client, member_user):
     assert response.status_code == 302
     assert response["Clear-Site-Data"] == '"cache", "storage"'
     assert "Clear-Site-Data" not in client.get("/").headers
+
+
+def test_the_header_names_the_programme_in_the_members_language(client):
+    program = program_get()
+    program.name, program.name_en = "Thẻ Sen Hồng", "Pink Lotus Card"
+    program.save()
+    assert "Thẻ Sen Hồng" in client.get("/accounts/login/").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/accounts/login/").content.decode()
+    assert '<span class="brand-name">Pink Lotus Card</span>' in html
+    assert json.loads(client.get("/manifest.webmanifest").content)["name"] == "Pink Lotus Card"
+
+
+def test_staff_upload_a_logo_through_the_admin_page(client, program_admin):
+    client.force_login(program_admin)
+    url = reverse("admin:members_program_change", args=[1])
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if name not in ("logo_upload",)}
+    data = {k: v for k, v in data.items() if v is not None and v is not False}
+    data |= {"brand_colour": "#0b5d3b", "logo_upload": SimpleUploadedFile("l.png", tiny_png())}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    program = program_get()
+    assert (program.brand_colour, bytes(program.logo)) == ("#0b5d3b", tiny_png())
+    assert '<img src="/brand/logo?v=' in client.get(url).content.decode()  # the preview

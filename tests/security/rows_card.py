@@ -16,5 +16,5 @@ ROWS = {
     "manifest": Row(everyone(200)),
     "service_worker": Row(everyone(200)),
     "offline": Row(everyone(200)),
-    "favicon": Row(everyone(301)),
+    "favicon": Row(everyone(302)),
 }
