@@ -89,18 +89,30 @@ class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
 class _CodeInputMixin:
     """Phone codes are six digits: the number pad on a phone. Email codes have letters."""
 
+    def _for_phone(self) -> bool:
+        return True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         attrs = self.fields["code"].widget.attrs
         attrs.update({"autocomplete": "one-time-code", "spellcheck": "false"})
-        if (self.expected_code or "").isdigit():
+        if self._for_phone():
             attrs.update({"inputmode": "numeric", "pattern": "[0-9]*", "placeholder": "123456"})
         else:
             attrs["autocapitalize"] = "characters"
 
 
 class ConfirmLoginCodeForm(_CodeInputMixin, allauth_forms.ConfirmLoginCodeForm):
-    pass
+    def _for_phone(self) -> bool:
+        """Whether the pending login's code went to a phone: asked of the login under way,
+        never of the code (an unknown phone has none, and the page must look the same)."""
+        from allauth.account.stages import LoginByCodeStage, LoginStageController
+        from allauth.core import context
+
+        if context.request is None:
+            return False
+        stage = LoginStageController.enter(context.request, LoginByCodeStage.key)
+        return bool(stage and stage.state.get("phone"))
 
 
 class VerifyPhoneForm(_CodeInputMixin, allauth_forms.VerifyPhoneForm):
