@@ -46,6 +46,12 @@ class MemberPrivacyActionsMixin:
 
     privacy_actions = ["export_member_data", "withdraw_member_consents", "erase_members"]
 
+    def has_change_permission(self, request, obj=None):
+        # An erased member's profile is gone for good: nobody types it back in.
+        if obj is not None and obj.is_erased:
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_export_data_permission(self, request):
         return request.user.has_perm("members.export_member_data")
 

@@ -201,6 +201,8 @@ def member_update_profile(*, member: Member, acting_user: User | None = None, **
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.is_erased:  # its data is gone for good (members.services.privacy.member_erase)
+        raise DomainError("not_found", _("This membership was erased."))
     data = _clean_profile(changes)
     new_phone = data.get("phone", member.phone)
     new_email = data.get("email", member.email)

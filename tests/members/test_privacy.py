@@ -725,3 +725,21 @@ def test_two_erasures_at_once_erase_once(member_user):
     assert len({value for _status, value in results}) == 1
     assert DataRequest.objects.filter(member=member, kind="erase").count() == 1
     assert Member.objects.get(pk=member.pk).is_erased
+
+
+def test_an_erased_profile_cannot_be_typed_back_in(client, support, member):
+    member_erase(member=member, acting_user=None, channel="portal")
+    from loyalty.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        member_update_profile(member=member, acting_user=support, full_name="Ai đó")
+    assert caught.value.code == "not_found"
+    client.force_login(support)
+    page = client.get(reverse("admin:members_member_change", args=[member.pk]))
+    assert page.status_code == 200  # view only: no form to save
+    response = client.post(
+        reverse("admin:members_member_change", args=[member.pk]), {"full_name": "Ai đó"}
+    )
+    assert response.status_code == 403
+    member.refresh_from_db()
+    assert member.full_name == ""
