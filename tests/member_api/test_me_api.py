@@ -156,6 +156,55 @@ def test_staff_with_a_second_factor_must_give_it_before_the_token_is_logged_in(
     assert_error(AppClient(client, token).get("/"), 401, "not_authenticated")
 
 
+def test_staff_who_give_their_second_factor_still_get_no_member_data(client, db):
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    from tests.conftest import totp_enrol
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
+    secret = totp_enrol(user)
+    response = client.post(
+        "/_allauth/app/v1/auth/login",
+        {"email": user.email, "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+    token = response.json()["meta"]["session_token"]
+    code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+    response = client.post(
+        "/_allauth/app/v1/auth/2fa/authenticate",
+        {"code": code},
+        content_type="application/json",
+        HTTP_X_SESSION_TOKEN=token,
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["meta"].get("session_token", token)
+    assert_error(AppClient(client, token).get("/"), 403, "permission_denied")
+
+
+def test_headless_answers_in_the_apps_language(client, mai):
+    body = {"email": mai.email, "password": "wrong"}
+    english = client.post(
+        "/_allauth/app/v1/auth/login",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()["errors"][0]["message"]
+    vietnamese = client.post(
+        "/_allauth/app/v1/auth/login",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="vi",
+    ).json()["errors"][0]["message"]
+    assert english != vietnamese
+    assert "password" in english.lower()
+
+
 def test_throttled_per_member_with_the_contract_body(client, mai, binh, settings):
     settings.MEMBER_API_THROTTLE_RATE = "3/min"
     app = AppClient(client, app_login(client, email=mai.email, password=PASSWORD))
