@@ -208,7 +208,8 @@ def test_a_redemption_names_the_reward_in_the_members_language(member, store):
     assert spent.points == -200 and spent.group == "spent"
     assert refund.title == "Points given back: voucher cancelled"
     assert refund.detail == "Reward: 50,000 ₫ off" and refund.group == "returns"
-    assert items_of(member, "spent")[0].title == "Reward: Giảm 50.000 ₫"  # Vietnamese name
+    vietnamese = items_of(member, "spent")[0].title  # the reward's Vietnamese name
+    assert "Giảm 50.000 ₫" in vietnamese and "off" not in vietnamese
 
 
 def test_a_birthday_campaigns_bonus_reads_as_the_birthday_bonus(member):
