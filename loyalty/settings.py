@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "members.pwa.ClearSiteDataOnLogoutMiddleware",  # logout empties the offline card
     "loyalty.staff_mfa.StaffMFAMiddleware",  # the "Staff sign-in" block below
+    "member_api.middleware.HeadlessInputGuard",  # bad input allauth's app API would 500 on
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # requests by view (metrics)
 ]
 
