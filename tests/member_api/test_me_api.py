@@ -83,6 +83,27 @@ def test_login_by_phone_and_a_code_sent_by_sms(client, mai, sms_outbox):
     assert AppClient(client, token).get("/").json()["card_number"] == mai.card_number
 
 
+def test_sign_up_in_the_app_with_a_friends_code_then_open_the_card(client, mai):
+    response = client.post(
+        "/_allauth/app/v1/auth/signup",
+        {
+            "email": "new.app@example.com",
+            "password": "Very-Secret-Pass-42",
+            "full_name": "Phạm Văn Mới",
+            "phone": "0933 222 111",
+            "referral_code": mai.referral_code,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["meta"]["session_token"]
+    card = AppClient(client, token).get("/").json()
+    assert card["full_name"] == "Phạm Văn Mới" and card["phone"] == "+84933222111"
+    assert card["card_number"] != mai.card_number
+    referrals = AppClient(client, app_login(client, email=mai.email, password=PASSWORD))
+    assert referrals.get("/referrals/").json()["total"] == 1
+
+
 def test_logout_ends_the_token(client, mai):
     token = app_login(client, email=mai.email, password=PASSWORD)
     response = client.delete("/_allauth/app/v1/auth/session", HTTP_X_SESSION_TOKEN=token)
