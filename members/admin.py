@@ -469,4 +469,5 @@ class PurchaseReturnAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
     list_select_related = ["store", "purchase"]
 
 
+import members.admin_claims  # noqa: E402,F401  (pending phone claims, read only)
 from members import admin_staff  # noqa: E402,F401  (registers the staff accounts' admin)

@@ -4,7 +4,7 @@ with email codes) keeps its row in matrix.py."""
 
 from __future__ import annotations
 
-from tests.security.matrix import Row, account_page, everyone
+from tests.security.matrix import SU, Row, account_page, admin_model, everyone
 
 ROWS = {
     # "Send me a code": a page for the logged out; the logged in are sent on.
@@ -15,3 +15,6 @@ ROWS = {
     # Changing the phone (a code to the new number proves it): logged in only.
     "account_change_phone": Row(account_page()),
 }
+
+# Logins waiting to prove a till member's phone: read only, superusers only.
+ROWS.update(admin_model("members", "phoneclaim", view=[SU]))
