@@ -9,3 +9,9 @@ class MemberApiConfig(AppConfig):
 
     name = "member_api"
     verbose_name = _("Member API")
+
+    def ready(self):
+        from member_api import privacy
+        from members.signals import member_erasing
+
+        member_erasing.connect(privacy.on_member_erasing, dispatch_uid="member_api.erasing")

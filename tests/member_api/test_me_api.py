@@ -543,6 +543,17 @@ def test_export_is_the_members_own_data(app, mai, binh):
     assert binh.card_number not in str(body)
 
 
+def test_an_erased_members_token_stops_working_and_their_replays_go(app, mai):
+    from members.services.privacy import member_erase
+
+    reward = _reward()
+    _grant(mai, 100)
+    assert app.post(f"/rewards/{reward.pk}/redeem/", {"external_id": "e-1"}).status_code == 201
+    member_erase(member=mai, acting_user=None, channel="portal")
+    assert_error(app.get("/"), 401, "not_authenticated")
+    assert not MemberIdempotencyRecord.objects.filter(member_id=mai.pk).exists()
+
+
 # ---------------------------------------------------------------- language
 
 
