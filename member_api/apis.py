@@ -146,13 +146,14 @@ class Pages(PageNumberPagination):
 
     def get_page_number(self, request, paginator):
         number = request.query_params.get(self.page_query_param) or 1
-        if not str(number).isdigit() or len(str(number)) > 9:
+        number = str(number)
+        if not (number.isascii() and number.isdigit()) or len(number) > 9:
             raise DomainError("not_found", _("There is no such page."))
         return number
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param, "")
-        if raw.isdigit() and len(raw) < 6 and int(raw) > 0:
+        if raw.isascii() and raw.isdigit() and len(raw) < 6 and int(raw) > 0:
             return min(int(raw), self.max_page_size)
         return self.page_size
 

@@ -168,6 +168,9 @@ MALFORMED_QUERIES = [
     {"page": "1e9"},
     {"page": "\uff19"},  # a full-width digit
     {"page_size": "-5"},
+    {"page_size": "\u00b2"},  # a superscript two: a digit to str.isdigit, not to int()
+    {"page": "\u00b2"},
+    {"page": "\u0663"},  # an Arabic-Indic three
     {"page_size": "99999999999999"},
     {"group": "\x00"},
     {"group": "earned" * 1000},
