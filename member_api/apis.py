@@ -67,7 +67,7 @@ class IsMember(BasePermission):
         if not (user and user.is_authenticated):
             return False
         member = None if (user.is_staff or user.is_superuser) else member_for_user(user)
-        if member is None or member.status == getattr(Member.Status, "ERASED", None):
+        if member is None or member.is_erased:
             raise DomainError("permission_denied", _("This login has no membership card."))
         view.member = member
         return True
