@@ -1,6 +1,7 @@
 """Admin of the logins waiting to prove a till member's phone (``PhoneClaim``): read only,
-superusers only (no role is given its view permission). The phone is shown masked and the
-profile typed at sign-up not at all: it is the person's until the phone is proven."""
+for superusers and Program admins (that role holds every members permission). The phone is
+shown masked and the profile typed at sign-up not at all: it is the person's until the phone
+is proven."""
 
 from __future__ import annotations
 

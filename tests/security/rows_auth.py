@@ -4,7 +4,7 @@ with email codes) keeps its row in matrix.py."""
 
 from __future__ import annotations
 
-from tests.security.matrix import SU, Row, account_page, admin_model, everyone
+from tests.security.matrix import PA_SU, Row, account_page, admin_model, everyone
 
 ROWS = {
     # "Send me a code": a page for the logged out; the logged in are sent on.
@@ -16,5 +16,6 @@ ROWS = {
     "account_change_phone": Row(account_page()),
 }
 
-# Logins waiting to prove a till member's phone: read only, superusers only.
-ROWS.update(admin_model("members", "phoneclaim", view=[SU]))
+# Logins waiting to prove a till member's phone: read only, for the superuser and the
+# Program admin (members.roles gives that role every members permission).
+ROWS.update(admin_model("members", "phoneclaim", view=PA_SU))

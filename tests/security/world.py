@@ -216,6 +216,14 @@ def build() -> World:
     data_request_record(
         member=member_a, kind="export", acting_user=w.users[m.SP], channel="staff", note="matrix"
     )
+    # A login waiting to prove a till member's phone (PhoneClaim's admin rows).
+    from django.contrib.auth import get_user_model
+
+    from members.models import PhoneClaim
+
+    PhoneClaim.objects.create(
+        user=get_user_model().objects.create_user("claiming@example.com"), phone="+84912000999"
+    )
     purchase_a = Purchase.objects.get(store=store_a, external_id=w.purchases["A"])
     promotion = Promotion.objects.create(
         code="sec-promo",
