@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.selectors import notifications_of_member
+from campaigns.services.notifications import notification_mark_read, notifications_mark_all_read
 from loyalty.api import check_body_size
 from loyalty.errors import DomainError
 from loyalty.money import money_text
@@ -604,18 +605,45 @@ class NotificationsApi(MemberApiView):
     )
     def get(self, request):
         page, answer = page_of(self, notifications_of_member(self.member))
-        return answer(
-            [
-                {
-                    "id": n.pk,
-                    "title": n.title,
-                    "body": n.body,
-                    "created_at": _iso(n.created_at),
-                    "read_at": _iso(n.read_at),
-                }
-                for n in page
-            ]
-        )
+        return answer([notification_body(notification) for notification in page])
+
+
+def notification_body(notification) -> dict:
+    return {
+        "id": notification.pk,
+        "title": notification.title,
+        "body": notification.body,
+        "created_at": _iso(notification.created_at),
+        "read_at": _iso(notification.read_at),
+    }
+
+
+class NotificationReadApi(MemberApiView):
+    @extend_schema(
+        operation_id="me_notification_read",
+        summary="Mark one of the member's messages read (another member's: 404)",
+        request=None,
+        responses={200: MemberNotificationSerializer, 404: ErrorSerializer},
+    )
+    def post(self, request, pk):
+        if pk > MAX_ID or not notification_mark_read(member=self.member, notification_id=pk):
+            raise DomainError("not_found", _("No message with this id."))
+        return Response(notification_body(notifications_of_member(self.member).get(pk=pk)))
+
+
+class NotificationsReadAllApi(MemberApiView):
+    @extend_schema(
+        operation_id="me_notifications_read_all",
+        summary="Mark all the member's messages read",
+        request=None,
+        responses={
+            200: inline_serializer(
+                "MemberNotificationsRead", fields={"marked": serializers.IntegerField()}
+            )
+        },
+    )
+    def post(self, request):
+        return Response({"marked": notifications_mark_all_read(member=self.member)})
 
 
 # ---------------------------------------------------------------- profile and consents

@@ -15,6 +15,12 @@ urlpatterns = [
     path("vouchers/", apis.VouchersApi.as_view(), name="vouchers"),
     path("referrals/", apis.ReferralsApi.as_view(), name="referrals"),
     path("notifications/", apis.NotificationsApi.as_view(), name="notifications"),
+    path(
+        "notifications/<int:pk>/read/",
+        apis.NotificationReadApi.as_view(),
+        name="notification_read",
+    ),
+    path("notifications/read/", apis.NotificationsReadAllApi.as_view(), name="notifications_read"),
     path("profile/", apis.ProfileApi.as_view(), name="profile"),
     path("consents/", apis.ConsentsApi.as_view(), name="consents"),
     path("export/", apis.ExportApi.as_view(), name="export"),

@@ -477,9 +477,36 @@ def test_referrals(app, mai):
     assert body["referrals"] == [] and body["total"] == 0
 
 
-def test_notifications_page(app):
-    body = app.get("/notifications/").json()
-    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+def _notification(member, n: int):
+    from campaigns.models import Campaign, Notification, Send
+
+    campaign = Campaign.objects.order_by("pk").first()
+    send = Send.objects.create(campaign=campaign, member=member, occurrence=f"app-{n}")
+    return Notification.objects.create(member=member, send=send, title=f"Tin {n}", body="Chào")
+
+
+def test_notifications_are_the_members_own_and_are_marked_read(app, mai, binh):
+    assert app.get("/notifications/").json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
+    mine = [_notification(mai, 1), _notification(mai, 2)]
+    theirs = _notification(binh, 3)
+    page = app.get("/notifications/", {"member": binh.card_number}).json()
+    assert [n["id"] for n in page["results"]] == [mine[1].pk, mine[0].pk]
+    assert all(n["read_at"] is None for n in page["results"])
+    read = app.post(f"/notifications/{mine[0].pk}/read/", {})
+    assert read.status_code == 200 and read.json()["read_at"]
+    assert_error(app.post(f"/notifications/{theirs.pk}/read/", {}), 404, "not_found")
+    assert_error(app.post("/notifications/999999/read/", {}), 404, "not_found")
+    assert_error(app.post(f"/notifications/{2**63}/read/", {}), 404, "not_found")
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+    assert app.post("/notifications/read/", {}).json() == {"marked": 1}
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
 
 
 # ---------------------------------------------------------------- profile and consents
@@ -592,6 +619,8 @@ def test_schema_documents_the_member_api(client):
         "/api/v1/me/vouchers/",
         "/api/v1/me/referrals/",
         "/api/v1/me/notifications/",
+        "/api/v1/me/notifications/{id}/read/",
+        "/api/v1/me/notifications/read/",
         "/api/v1/me/profile/",
         "/api/v1/me/consents/",
         "/api/v1/me/export/",

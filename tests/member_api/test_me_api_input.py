@@ -24,7 +24,11 @@ GETS = [
     "/consents/",
     "/export/",
 ]
-WRITES = [("patch", "/profile/"), ("patch", "/consents/"), ("post", "/rewards/{reward}/redeem/")]
+WRITES = [
+    ("patch", "/profile/"),
+    ("patch", "/consents/"),
+    ("post", "/rewards/{reward}/redeem/"),
+]
 
 
 @pytest.fixture

@@ -50,12 +50,16 @@ ROWS = {
     "member_api:vouchers": Row(everyone(401)),
     "member_api:referrals": Row(everyone(401)),
     "member_api:notifications": Row(everyone(401)),
+    "member_api:notification_read": Row(everyone(401), post=everyone(401), missing=(MEMBER, 401)),
+    "member_api:notifications_read": Row(everyone(401), post=everyone(401)),
     "member_api:profile": Row(everyone(401)),
     "member_api:consents": Row(everyone(401)),
     "member_api:export": Row(everyone(401)),
 }
 
 POST_BODIES = {
+    "member_api:notification_read": lambda world, principal: ({}, "json"),
+    "member_api:notifications_read": lambda world, principal: ({}, "json"),
     "member_api:reward_redeem": lambda world, principal: (
         {"external_id": f"SEC-APP-{principal}"},
         "json",
