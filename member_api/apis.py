@@ -669,7 +669,6 @@ class MemberProfileSerializer(serializers.Serializer):
 
 class MemberProfilePatchSerializer(serializers.Serializer):
     full_name = serializers.CharField(required=False)
-    phone = serializers.CharField(required=False)
     birth_date = serializers.DateField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Member.Gender.choices, required=False, allow_null=True)
     province = serializers.CharField(required=False, allow_null=True)
@@ -733,19 +732,35 @@ class ProfileApi(MemberApiView):
 
     @extend_schema(
         operation_id="me_profile_update",
-        summary="Change the profile (the portal's rules: name, phone, birth date, ...)",
+        summary="Change the profile (the portal's rules: name, birth date, ...)",
+        description=(
+            "The phone logs in, so a new one is proven by a code: "
+            "`POST /_allauth/app/v1/account/phone` then the code. The email likewise, "
+            "through `/_allauth/app/v1/account/email`."
+        ),
         request=MemberProfilePatchSerializer,
         responses={200: MemberProfileSerializer, 409: ErrorSerializer},
         examples=[
             OpenApiExample(
-                "New phone and language",
-                value={"phone": "0912 345 678", "language": "en"},
+                "Occupation and language",
+                value={"occupation": "Kỹ sư", "language": "en"},
                 request_only=True,
             )
         ],
     )
     def patch(self, request):
         member = self.member
+        if isinstance(request.data, dict) and "phone" in request.data:
+            raise _invalid(
+                {
+                    "phone": [
+                        _(
+                            "A new phone is proven by a code: POST /_allauth/app/v1/account/"
+                            "phone, then the code sent to it."
+                        )
+                    ]
+                }
+            )
         changes = _strings_only(request.data, EDITABLE)
         form = ProfileForm({f: _form_value(member, f) for f in EDITABLE} | changes)
         if not form.is_valid():

@@ -138,6 +138,9 @@ class SignupForm(ProfileFieldsMixin, ConsentFieldsMixin):
 
 
 class ProfileForm(ProfileFieldsMixin):
+    # The phone logs in (a code by SMS), so a new one is proven by a code first: the portal's
+    # /accounts/phone/change/ and the app's /_allauth/app/v1/account/phone, never this form.
+    phone = None
     language = forms.ChoiceField(
         label=_("Language of messages"),
         choices=Member._meta.get_field("language").choices,

@@ -146,11 +146,12 @@ def profile(request):
                 messages.success(request, _("Your profile is saved."))
                 return redirect("portal:profile")
     else:
-        form = ProfileForm(
-            initial={f: getattr(member, f) for f in PROFILE_FIELDS if f != "phone"}
-            | {"phone": phone_display(member.phone)}
-        )
-    return render(request, "members/profile.html", {"member": member, "form": form})
+        form = ProfileForm(initial={f: getattr(member, f) for f in PROFILE_FIELDS if f != "phone"})
+    return render(
+        request,
+        "members/profile.html",
+        {"member": member, "form": form, "phone": phone_display(member.phone)},
+    )
 
 
 @login_required

@@ -515,17 +515,15 @@ def test_notifications_are_the_members_own_and_are_marked_read(app, mai, binh):
 def test_profile_update_uses_the_portals_rules(app, mai, binh):
     response = app.patch(
         "/profile/",
-        {"phone": "0903 111 222", "language": "en", "card_number": "0", "id": binh.pk},
+        {"occupation": "Kỹ sư", "language": "en", "card_number": "0", "id": binh.pk},
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["phone"] == "+84903111222" and body["language"] == "en"
+    assert body["occupation"] == "Kỹ sư" and body["language"] == "en"
     mai.refresh_from_db()
-    assert mai.phone == "+84903111222"
+    assert (mai.occupation, mai.language) == ("Kỹ sư", "en")
     binh.refresh_from_db()
-    assert binh.phone == "+84987654321"
-    details = assert_error(app.patch("/profile/", {"phone": "12"}), 400, "validation_error")
-    assert "phone" in details
+    assert binh.occupation != "Kỹ sư"
     details = assert_error(app.patch("/profile/", {"full_name": "  "}), 400, "validation_error")
     assert "full_name" in details
     details = assert_error(app.patch("/profile/", {"full_name": 7}), 400, "validation_error")
@@ -536,10 +534,17 @@ def test_profile_update_uses_the_portals_rules(app, mai, binh):
         app.patch("/profile/", {"birth_date": "2026-02-30"}), 400, "validation_error"
     )
     assert "birth_date" in details
-    # Another member's phone: refused, as in the portal.
-    response = app.patch("/profile/", {"phone": "0987 654 321"})
-    assert response.status_code in (400, 409)
-    assert response.json()["error"]["code"] in ("validation_error", "member_exists")
+
+
+def test_profile_does_not_change_the_phone_which_needs_a_code(app, mai, binh):
+    """The phone logs in: a new one goes through allauth's account/phone and its code."""
+    for phone in ("0903 111 222", "0987 654 321", "12", None):
+        details = assert_error(
+            app.patch("/profile/", {"phone": phone, "occupation": "x"}), 400, "validation_error"
+        )
+        assert "account/phone" in details["phone"][0]
+    mai.refresh_from_db()
+    assert mai.phone == "+84912345678" and mai.occupation != "x"
 
 
 def test_profile_clears_optional_fields_with_null(app, mai):

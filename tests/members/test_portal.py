@@ -1,9 +1,13 @@
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from members.models import ConsentEvent, Member, User
+from tests.members import sms_outbox as outbox
+from tests.members.sms_outbox import last_code
 
 pytestmark = pytest.mark.django_db
+sms_outbox = outbox.sms_outbox  # the fixture
 
 SIGNUP = {
     "email": "Thu@Example.com",
@@ -93,14 +97,40 @@ def test_member_edits_profile(client, member_user):
     assert member.birth_date.isoformat() == "1990-10-20"
 
 
-def test_profile_edit_with_someone_elses_phone_is_refused(client, member_user, other_member):
+def test_profile_form_does_not_change_the_phone(client, member_user, other_member):
+    """The phone logs in: a new one is proven by a code (/accounts/phone/change/), so a phone
+    posted to the profile form, the member's own or another's, changes nothing."""
     client.force_login(member_user)
-    response = client.post(
-        reverse("portal:profile"), {"full_name": "Lan", "phone": "0987 654 321", "language": "vi"}
-    )
-    assert response.status_code == 200
-    assert response.context["form"].errors["phone"]
+    for phone in ("0987 654 321", "0912 000 111"):
+        response = client.post(
+            reverse("portal:profile"), {"full_name": "Lan", "phone": phone, "language": "vi"}
+        )
+        assert response.status_code == 302
+        assert Member.objects.get(user=member_user).phone == "+84903123456"
+    page = client.get(reverse("portal:profile")).content.decode()
+    assert 'name="phone"' not in page
+    assert reverse("account_change_phone") in page and "0903 123 456" in page
+
+
+def test_member_changes_phone_after_proving_the_new_one(
+    client, member_user, other_member, sms_outbox
+):
+    client.force_login(member_user)
+    # Another member's phone (enrolled at the till): even its code does not move it over.
+    client.post(reverse("account_change_phone"), {"phone": "0987 654 321"})
+    client.post(reverse("account_verify_phone"), {"code": last_code("+84987654321")})
     assert Member.objects.get(user=member_user).phone == "+84903123456"
+    assert Member.objects.get(pk=other_member.pk).phone == "+84987654321"
+    cache.clear()  # allauth allows one phone-change code per 30 s: the next is another test
+    response = client.post(reverse("account_change_phone"), {"phone": "0912 000 111"})
+    assert response.status_code == 302
+    # Not changed until the code sent to the new phone is typed.
+    assert Member.objects.get(user=member_user).phone == "+84903123456"
+    client.post(reverse("account_verify_phone"), {"code": "000000"})
+    assert Member.objects.get(user=member_user).phone == "+84903123456"
+    code = last_code("+84912000111")
+    client.post(reverse("account_verify_phone"), {"code": code})
+    assert Member.objects.get(user=member_user).phone == "+84912000111"
 
 
 def test_member_changes_consents_and_sees_the_history(client, member_user):
