@@ -396,6 +396,8 @@ BAD_FORMS = [
     ),
     ("/accounts/login/", {"login": "nobody@example.com", "password": "wrong-password"}, False),
     ("/accounts/password/reset/", {"email": "not-an-email"}, False),
+    ("/accounts/login/code/", {"login": "12"}, False),
+    ("/accounts/phone/change/", {"phone": "12", "action_add": ""}, True),
     ("/accounts/password/change/", {"oldpassword": "x", "password1": "a", "password2": "b"}, True),
     ("/accounts/email/", {"email": "not-an-email", "action_add": ""}, True),
     (
@@ -409,7 +411,7 @@ BAD_FORMS = [
 @pytest.mark.django_db
 @pytest.mark.parametrize("path,data,logged_in", BAD_FORMS, ids=[f[0] for f in BAD_FORMS])
 def test_form_errors_are_vietnamese(client, member_user, path, data, logged_in, settings):
-    settings.RATELIMIT_ENABLE = False
+    settings.ACCOUNT_RATE_LIMITS = False  # the same form is sent twice, once per language
     if logged_in:
         client.force_login(member_user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
