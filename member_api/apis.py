@@ -865,6 +865,16 @@ class ExportApi(MemberApiView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
+        from members.models import DataRequest
         from members.services import privacy
 
-        return Response(privacy.member_data_export(self.member))
+        response = Response(privacy.member_data_export(self.member))
+        response["Cache-Control"] = "private, no-store"
+        # Each request is recorded, as the portal's download is (the member's own channel).
+        privacy.data_request_record(
+            member=self.member,
+            kind=DataRequest.Kind.EXPORT,
+            acting_user=request.user,
+            channel=DataRequest.Channel.API,
+        )
+        return response

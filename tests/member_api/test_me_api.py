@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from member_api.models import MemberIdempotencyRecord
-from members.models import ConsentEvent, PointAccount
+from members.models import ConsentEvent, DataRequest, PointAccount
 from members.selectors import program_get
 from members.services.points import points_grant
 from rewards.models import Reward, Voucher
@@ -570,9 +570,16 @@ def test_consents_are_recorded_from_the_app(app, mai):
 
 
 def test_export_is_the_members_own_data(app, mai, binh):
-    body = app.get("/export/", {"member": binh.card_number}).json()
+    response = app.get("/export/", {"member": binh.card_number})
+    body = response.json()
     assert body["profile"]["card_number"] == mai.card_number
     assert binh.card_number not in str(body)
+    assert response["Cache-Control"] == "private, no-store"
+    # Recorded as the member's own request through the app; nothing for the other member.
+    requests = DataRequest.objects.filter(member_id__in=(mai.pk, binh.pk))
+    assert list(requests.values_list("member_id", "kind", "channel", "acting_user")) == [
+        (mai.pk, "export", "api", None)
+    ]
 
 
 def test_an_erased_members_token_stops_working_and_their_replays_go(app, mai):
