@@ -27,9 +27,10 @@ from rewards.models import Voucher
 def segment_members(segment_or_rules: Segment | dict, *, today: date | None = None) -> QuerySet:
     """The members in a segment (or matching rules, checked first), as one query:
     ``QuerySet[Member]`` to count, slice or join further. Relative dates and ages are taken
-    on ``today`` (default: today in the programme's time zone)."""
+    on ``today`` (default: today in the programme's time zone). An erased member is in no
+    segment: nobody is left to reach (their rows stay only for the books)."""
     rules = segment_or_rules.rules if isinstance(segment_or_rules, Segment) else segment_or_rules
-    return Member.objects.filter(rules_q(rules, today=today))
+    return Member.objects.filter(rules_q(rules, today=today)).exclude(status=Member.Status.ERASED)
 
 
 @dataclass(frozen=True)

@@ -442,6 +442,20 @@ def test_a_queued_send_for_an_erased_member_is_skipped_by_the_worker(member):
     assert not Notification.objects.filter(member=member).exists()
 
 
+def test_an_erased_member_is_in_no_segment_and_no_campaign_audience(member):
+    from campaigns.selectors import audience_members, segment_members
+
+    other = MemberFactory()
+    campaign = make_campaign("erase-audience")
+    everyone = {"op": "and", "rules": []}
+    assert {member.pk, other.pk} <= set(segment_members(everyone).values_list("pk", flat=True))
+    member_erase(member=member, acting_user=None, channel="portal")
+    assert member.pk not in set(segment_members(everyone).values_list("pk", flat=True))
+    assert other.pk in set(segment_members(everyone).values_list("pk", flat=True))
+    audience = set(audience_members(campaign).values_list("pk", flat=True))
+    assert member.pk not in audience
+
+
 # ---------------------------------------------------------------------------------------------
 # Portal pages
 
