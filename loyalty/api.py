@@ -5,8 +5,11 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import time
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
@@ -15,9 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.utils.json import strict_constant
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from loyalty.cache_backends import cache_unavailable
 from loyalty.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -161,3 +166,53 @@ def exception_handler(exc, context):
 
 def json_error_response(request, code: str, message: str, status_code: int) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status_code)
+
+
+def throttle_rate_parse(rate: str) -> tuple[int, int]:
+    """``"1000/min"`` -> ``(1000, 60)``: the count and the window in seconds (``s``, ``m``,
+    ``h``, ``d``, by the period's first letter)."""
+    count, _slash, period = rate.partition("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+    return int(count), seconds
+
+
+class FixedWindowThrottle(BaseThrottle):
+    """Requests per client per fixed window, counted with one atomic ``cache.incr``:
+    constant work per request, where DRF's sliding-window throttle stores and re-pickles
+    every request time of the window. Use a shared cache (``CACHE_URL``) so that every web
+    process counts against the same limit.
+
+    Fails open: a cache that cannot be reached lets the request through (logged once a
+    minute), so an outage of Redis never stops the clients. A subclass names the setting
+    holding its rate, its key's scope, and whom a request counts for (``ident``: None is
+    not counted)."""
+
+    rate_setting = ""
+    scope = ""
+
+    def ident(self, request) -> object | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view):
+        ident = self.ident(request)
+        if ident is None:
+            return True
+        limit, window = throttle_rate_parse(getattr(settings, self.rate_setting))
+        now = time.time()
+        start = int(now // window) * window
+        key = f"throttle:{self.scope}:{ident}:{start}"
+        self._wait = start + window - now
+        try:
+            cache.add(key, 0, timeout=window + 1)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr: this request opens the window
+                cache.set(key, 1, timeout=window + 1)
+                count = 1
+        except Exception as exc:  # any cache failure: fail open
+            cache_unavailable(f"{self.scope} throttle", exc)
+            return True
+        return count <= limit
+
+    def wait(self):
+        return self._wait

@@ -13,7 +13,6 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -38,6 +37,7 @@ from pos.apis import (
     BalanceSerializer,
     ErrorSerializer,
     ExpiringSerializer,
+    PosAutoSchema,
     TierRefSerializer,
 )
 from pos.fields import ExternalIdField, is_printable
@@ -74,10 +74,11 @@ class IsMember(BasePermission):
         return True
 
 
-class MemberAutoSchema(AutoSchema):
-    """Every member operation documents the errors any request can meet: 401 (no or a bad
-    token), 403 (a staff login), 429 (throttle), 503 (database); a write also 400, 413, 415;
-    an operation with a path parameter 404."""
+class MemberAutoSchema(PosAutoSchema):
+    """Every member operation documents the errors any request can meet, as the POS's do
+    (``PosAutoSchema``): 401 (no or a bad token), 403 (a staff login), 429 (throttle), 503
+    (database), with ``Retry-After`` on the last two; a write also 400, 413, 415; an
+    operation with a path parameter 404."""
 
     def get_tags(self):
         return [TAG]
@@ -89,16 +90,6 @@ class MemberAutoSchema(AutoSchema):
         if "{" in self.path:
             codes.append(404)
         return codes
-
-    def _get_response_bodies(self, direction="response"):
-        bodies = super()._get_response_bodies(direction)
-        for code in self._contract_error_codes():
-            code = str(code)
-            if code not in bodies:
-                bodies[code] = self._get_response_for_code(
-                    ErrorSerializer, code, direction=direction
-                )
-        return bodies
 
 
 class MemberApiView(APIView):

@@ -8,15 +8,10 @@ nor is a POS key.
 
 from __future__ import annotations
 
-import time
-
 from allauth.headless.contrib.rest_framework.authentication import XSessionTokenAuthentication
-from django.conf import settings
-from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework.throttling import BaseThrottle
 
-from loyalty.cache_backends import cache_unavailable
+from loyalty.api import FixedWindowThrottle
 
 HEADER = "X-Session-Token"
 
@@ -54,40 +49,14 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-def _parse_rate(rate: str) -> tuple[int, int]:
-    count, _slash, period = rate.partition("/")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
-    return int(count), seconds
-
-
-class MemberThrottle(BaseThrottle):
+class MemberThrottle(FixedWindowThrottle):
     """Requests per logged-in user per window (``MEMBER_API_THROTTLE_RATE``, default
-    120/min): a fixed window counted with one ``cache.incr``, as the POS key's throttle.
-    Fails open: a cache that cannot be reached lets the request through (logged once a
-    minute), so a Redis outage never locks members out of their card."""
+    120/min), in a fixed window that fails open (``loyalty.api.FixedWindowThrottle``): a
+    Redis outage never locks members out of their card."""
 
+    rate_setting = "MEMBER_API_THROTTLE_RATE"
     scope = "member_api"
 
-    def allow_request(self, request, view):
+    def ident(self, request):
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return True
-        limit, window = _parse_rate(settings.MEMBER_API_THROTTLE_RATE)
-        now = time.time()
-        start = int(now // window) * window
-        key = f"throttle:{self.scope}:{user.pk}:{start}"
-        self._wait = start + window - now
-        try:
-            cache.add(key, 0, timeout=window + 1)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr: this request opens the window
-                cache.set(key, 1, timeout=window + 1)
-                count = 1
-        except Exception as exc:  # any cache failure: fail open
-            cache_unavailable("member api throttle", exc)
-            return True
-        return count <= limit
-
-    def wait(self):
-        return self._wait
+        return user.pk if user is not None and user.is_authenticated else None

@@ -4,10 +4,8 @@ selector, answer. Errors become the contract's body in ``loyalty.api.exception_h
 from __future__ import annotations
 
 import threading
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
@@ -15,11 +13,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from loyalty.api import check_body_size
-from loyalty.cache_backends import cache_unavailable
+from loyalty.api import FixedWindowThrottle, check_body_size
 from loyalty.errors import DomainError
 from loyalty.money import money_text
 from members.selectors import member_find, program_cached
@@ -50,47 +46,17 @@ from tiers.selectors import tier_progress, tiers_ordered
 MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
 
 
-class ApiKeyThrottle(BaseThrottle):
-    """Requests per store key per minute (``POS_API_THROTTLE_RATE``, default 1000/min).
+class ApiKeyThrottle(FixedWindowThrottle):
+    """Requests per store key per minute (``POS_API_THROTTLE_RATE``, default 1000/min), in
+    a fixed window that fails open (``loyalty.api.FixedWindowThrottle``): a Redis outage
+    never stops a till. The Redis backend already answers a miss then
+    (``loyalty.cache_backends``); failing open guards any other backend too."""
 
-    A fixed window counted with one atomic ``cache.incr``: constant work per request, where
-    DRF's sliding-window throttle stores and re-pickles every request time of the window
-    (thousands of entries at the rates a busy store sends). Use a shared cache
-    (``CACHE_URL``) so that every web process counts against the same limit.
+    rate_setting = "POS_API_THROTTLE_RATE"
+    scope = "pos"
 
-    The limit fails open: a cache that cannot be reached lets the request through (logged
-    once a minute), so a Redis outage never stops a till. The Redis backend already answers
-    a miss then (``loyalty.cache_backends``); this guards any other backend too.
-    """
-
-    def allow_request(self, request, view):
-        if request.auth is None:
-            return True
-        limit, window = self.parse_rate(settings.POS_API_THROTTLE_RATE)
-        now = time.time()
-        start = int(now // window) * window
-        key = f"throttle:pos:{request.auth.pk}:{start}"
-        self._wait = start + window - now
-        try:
-            cache.add(key, 0, timeout=window + 1)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr: this request opens the window
-                cache.set(key, 1, timeout=window + 1)
-                count = 1
-        except Exception as exc:  # any cache failure: fail open
-            cache_unavailable("pos throttle", exc)
-            return True
-        return count <= limit
-
-    def wait(self):
-        return self._wait
-
-    @staticmethod
-    def parse_rate(rate: str) -> tuple[int, int]:
-        count, _slash, period = rate.partition("/")
-        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
-        return int(count), seconds
+    def ident(self, request):
+        return None if request.auth is None else request.auth.pk
 
 
 class PosAutoSchema(AutoSchema):
