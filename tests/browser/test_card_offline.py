@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -90,19 +91,28 @@ def member_with_login(email: str, full_name: str, points: int) -> Member:
     return member
 
 
+KEPT_CARD_STATE = """async () => {
+    const registration = await navigator.serviceWorker.ready;
+    if (!registration.active || !navigator.serviceWorker.controller) return null;
+    const cache = await caches.open("card");
+    return (await cache.match("/me/card/")) !== undefined;
+}"""
+
+
 def wait_for_kept_card(page, *, present: bool = True) -> None:
-    """Until the service worker controls the page and has (or has not) kept the card."""
-    page.wait_for_function(
-        """async (present) => {
-            const registration = await navigator.serviceWorker.ready;
-            if (!registration.active || !navigator.serviceWorker.controller) return false;
-            const cache = await caches.open("card");
-            const kept = await cache.match("/me/card/");
-            return present ? kept !== undefined : kept === undefined;
-        }""",
-        arg=present,
-        polling=200,
-    )
+    """Until the service worker controls the page and has (or has not) kept the card.
+
+    Polled from Python with ``page.evaluate``, which awaits the promise: Playwright's
+    ``wait_for_function`` does not await an async predicate, and a pending promise is truthy,
+    so it would return at once, before the worker has kept or dropped anything."""
+    deadline = time.monotonic() + SW_TIMEOUT_MS / 1000
+    state = None
+    while time.monotonic() < deadline:
+        state = page.evaluate(KEPT_CARD_STATE)
+        if state is present:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the kept card: wanted present={present}, last seen {state!r}")
 
 
 def card_number_shown(page) -> str:
