@@ -49,7 +49,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r loyalty members tiers rewards campaigns pos promotions member_api
+	$(BIN)/bandit -q -c pyproject.toml -r loyalty members tiers rewards campaigns pos promotions member_api insights console
 
 format: install
 	$(BIN)/ruff check --fix .

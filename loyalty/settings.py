@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "promotions",
     "pos",
     "member_api",  # the mobile app's API under /api/v1/me/
+    "insights",  # the figures: daily facts and the overview's selectors
+    "console",  # the staff console's own pages under /staff/
 ]
 
 MIDDLEWARE = [

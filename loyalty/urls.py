@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),  # readiness: loyalty.health
     path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus: loyalty.metrics
     path("staff/", views.staff_home, name="staff_home"),
+    path("staff/", include("console.urls")),  # the console's own pages (console/urls.py)
     # Staff sign in through allauth (rate limits, second factor): loyalty.staff_mfa.
     path("admin/login/", staff_mfa.admin_login, name="staff_login"),
     path("admin/", admin.site.urls),

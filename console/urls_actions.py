@@ -1,0 +1,3 @@
+"""Filled by its owner (see console/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InsightsConfig(AppConfig):
+    """The programme's figures: daily facts kept up to date by the ledger and the nightly
+    job, and the selectors the staff overview and its JSON read them through."""
+
+    name = "insights"
+    verbose_name = _("Figures")
+    default_auto_field = "django.db.models.BigAutoField"
