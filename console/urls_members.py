@@ -1,3 +1,10 @@
-"""Filled by its owner (see console/urls.py)."""
+"""Member search and the member 360 page (console/views_members.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from console import views_members
+
+urlpatterns = [
+    path("find/", views_members.find, name="find"),
+    path("member/<int:pk>/", views_members.member, name="member"),
+]

@@ -114,6 +114,16 @@ def member_find(query: str) -> Member | None:
     return None
 
 
+def member_search(query: str, *, limit: int = 20) -> list[Member]:
+    """The members staff mean by ``query`` (the console's search and the admin's member
+    list): a name typed with or without accents, in any word order; a phone in any common
+    form; an email (any case); a card number (spaces allowed). Best matches first, at most
+    ``limit``. Erased members are found by their card number only. See ``members.search``."""
+    from members.search import search
+
+    return search(query, limit=limit)
+
+
 def member_for_user(user) -> Member | None:
     if not getattr(user, "is_authenticated", False):
         return None
