@@ -75,4 +75,4 @@ class StaffMFAMiddleware:
     def _guarded(path: str) -> bool:
         if path in (reverse("admin:logout"), reverse("admin:login")):
             return False
-        return path.startswith((reverse("admin:index"), reverse("staff_home")))
+        return path.startswith(reverse("admin:index"))

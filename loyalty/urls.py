@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -17,11 +17,14 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("healthz", health.healthz, name="healthz"),  # readiness: loyalty.health
     path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus: loyalty.metrics
-    path("staff/", views.staff_home, name="staff_home"),
-    path("staff/", include("console.urls")),  # the console's own pages (console/urls.py)
-    # Staff sign in through allauth (rate limits, second factor): loyalty.staff_mfa.
-    path("admin/login/", staff_mfa.admin_login, name="staff_login"),
-    path("admin/", admin.site.urls),
+    # The staff console: its own pages (console/urls.py) first, then Django's admin, whose
+    # index is the console's home. Staff sign in through allauth (rate limits, second
+    # factor): loyalty.staff_mfa.
+    path("staff/", include("console.urls")),
+    path("staff/login/", staff_mfa.admin_login, name="staff_login"),
+    path("staff/", admin.site.urls),
+    # The admin's old address: every /admin/... path moved to the same path under /staff/.
+    re_path(r"^admin/(?P<rest>.*)$", views.admin_moved, name="admin_moved"),
     path("accounts/", include("allauth.urls")),
     # The mobile app's login (allauth headless, client "app"): member_api's README notes.
     path("_allauth/", include("allauth.headless.urls")),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.utils.translation import gettext as _
 
 from loyalty.api import json_error_response
@@ -12,13 +14,18 @@ from loyalty.api import json_error_response
 
 def landing(request):
     if request.user.is_authenticated:
-        return redirect("staff_home" if request.user.is_staff else "portal:home")
+        return redirect("admin:index" if request.user.is_staff else "portal:home")
     return render(request, "landing.html")
 
 
-def staff_home(request):
-    # The staff dashboard arrives with its own issue; until then staff work in the admin.
-    return redirect("admin:index")
+def admin_moved(request, rest: str):
+    """The admin moved from /admin/ to /staff/ (the staff console): the same path under
+    /staff/, query string kept, permanently. Always a path on this site (never a host)."""
+    target = reverse("admin:index") + escape_uri_path(rest).lstrip("/")
+    query = request.META.get("QUERY_STRING", "")
+    if query:
+        target += "?" + iri_to_uri(query)
+    return HttpResponsePermanentRedirect(target)
 
 
 def health(request):

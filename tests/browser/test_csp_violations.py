@@ -181,17 +181,17 @@ def test_staff_pages_and_api_docs_break_no_csp(csp_page):
     page = csp_page(boss)
     found = {}
     for url, shot in (
-        ("/admin/", "admin-index"),
-        ("/admin/members/member/", "admin-member-list"),
-        (f"/admin/members/member/{member.pk}/change/", "admin-member-change"),
-        (f"/admin/members/member/{member.pk}/adjust-points/", "admin-adjust-points"),
-        ("/admin/rewards/reward/add/", "admin-reward-add"),
-        ("/admin/campaigns/segment/add/", "admin-segment-add"),
-        ("/admin/rewards/voucher/", "admin-voucher-list"),
-        ("/admin/promotions/referral/report/", "admin-referral-report"),
-        ("/admin/rewards/voucher/goodwill/", "admin-goodwill"),
-        (f"/admin/rewards/reward/{reward.pk}/partner-codes/", "admin-partner-codes"),
-        (f"/admin/tiers/membertier/set/{member.pk}/", "admin-set-tier"),
+        ("/staff/", "admin-index"),
+        ("/staff/members/member/", "admin-member-list"),
+        (f"/staff/members/member/{member.pk}/change/", "admin-member-change"),
+        (f"/staff/members/member/{member.pk}/adjust-points/", "admin-adjust-points"),
+        ("/staff/rewards/reward/add/", "admin-reward-add"),
+        ("/staff/campaigns/segment/add/", "admin-segment-add"),
+        ("/staff/rewards/voucher/", "admin-voucher-list"),
+        ("/staff/promotions/referral/report/", "admin-referral-report"),
+        ("/staff/rewards/voucher/goodwill/", "admin-goodwill"),
+        (f"/staff/rewards/reward/{reward.pk}/partner-codes/", "admin-partner-codes"),
+        (f"/staff/tiers/membertier/set/{member.pk}/", "admin-set-tier"),
         ("/api/docs/", "api-docs"),
     ):
         found[url] = page.visit(url, shot)
@@ -206,7 +206,7 @@ def test_every_admin_list_and_form_breaks_no_csp(csp_page, rf):
     _member_with_things_to_show()
     boss = User.objects.create_superuser(email="boss@example.com", password=PASSWORD)
     totp_enrol(boss)
-    request = rf.get("/admin/")
+    request = rf.get("/staff/")
     request.user = boss
     urls = []
     for model, model_admin in admin.site._registry.items():
@@ -222,7 +222,7 @@ def test_every_admin_list_and_form_breaks_no_csp(csp_page, rf):
     found = {url: page.visit(url, None) for url in urls}
     assert_no_violations(found)
     # django-celery-beat's form script, now a file, still runs: it hides the translation row.
-    page.visit("/admin/django_celery_beat/periodictask/add/", "admin-periodic-task-add")
+    page.visit("/staff/django_celery_beat/periodictask/add/", "admin-periodic-task-add")
     assert page.locator(".field-crontab_translation").count() == 1
     assert page.locator(".field-crontab_translation").is_hidden()
 
@@ -247,7 +247,7 @@ def test_mfa_pages_break_no_csp(csp_page, db):
     _log_in(page, "new@example.com")
     # On the way there allauth asks for the password again.
     found["/accounts/reauthenticate/"] = page.visit(
-        "/admin/", "mfa-reauthenticate", expect_path="/accounts/reauthenticate/"
+        "/staff/", "mfa-reauthenticate", expect_path="/accounts/reauthenticate/"
     )
     page.locator("input[name='password']").fill(PASSWORD)
     page.locator("input[name='password']").press("Enter")

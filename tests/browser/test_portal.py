@@ -187,7 +187,7 @@ def _fits(page) -> None:
 
 def _sign_in(page, email: str) -> None:
     """The admin's login page is allauth's: email and password."""
-    page.goto("/admin/")
+    page.goto("/staff/")
     page.wait_for_url("**/accounts/login/?next=*")
     _fits(page)
     form = page.locator("form:has(input[name='password'])")
@@ -209,11 +209,11 @@ def test_staff_logs_in_to_admin_with_the_authenticator_code(page, settings):
     _fits(page)
     page.locator("input[name='code']").fill(_totp_code(secret))
     page.locator("input[name='code']").press("Enter")
-    page.wait_for_url("**/admin/")
+    page.wait_for_url("**/staff/")
 
-    assert _path(page) == "/admin/"
+    assert _path(page) == "/staff/"
     assert page.locator("body.dashboard").count() == 1
-    assert page.locator("#content-main a[href='/admin/members/member/']").count() >= 1
+    assert page.locator("#content-main a[href='/staff/members/member/']").count() >= 1
 
 
 def test_a_new_superuser_sets_up_the_authenticator_app_first(page, settings):
@@ -235,6 +235,6 @@ def test_a_new_superuser_sets_up_the_authenticator_app_first(page, settings):
     page.locator("input[name='code']").press("Enter")
     page.wait_for_url("**/accounts/2fa/recovery-codes/")
     _fits(page)
-    page.goto("/admin/")
-    assert _path(page) == "/admin/"
+    page.goto("/staff/")
+    assert _path(page) == "/staff/"
     assert page.locator("body.dashboard").count() == 1

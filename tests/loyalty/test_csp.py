@@ -76,7 +76,7 @@ def test_landing_page_for_visitors_has_the_strict_policy(client, db):
 
 def test_admin_page_has_the_strict_policy(client, support):
     client.force_login(support)
-    response = client.get("/admin/")
+    response = client.get("/staff/")
     assert response.status_code == 200
     assert_strict_policy(response)
     assert_other_security_headers(response)

@@ -63,7 +63,7 @@ def _reauthenticate(client):
     assert response.status_code == 302, response.content
 
 
-def _password_login(client, user, next_url="/admin/"):
+def _password_login(client, user, next_url="/staff/"):
     return client.post(
         reverse("account_login") + f"?next={next_url}",
         {"login": user.email, "password": PASSWORD},
@@ -71,7 +71,7 @@ def _password_login(client, user, next_url="/admin/"):
 
 
 @pytest.mark.parametrize("who", ["superuser", "new_program_admin"])
-@pytest.mark.parametrize("path", ["/admin/", "/admin/members/member/", "/staff/"])
+@pytest.mark.parametrize("path", ["/staff/", "/staff/members/member/", "/staff/find/"])
 def test_staff_who_must_use_mfa_are_sent_to_set_it_up(client, request, who, path):
     client.force_login(request.getfixturevalue(who))
     response = client.get(path)
@@ -88,13 +88,12 @@ def test_enrolled_staff_are_let_through(client, superuser, new_program_admin):
     for user in (superuser, new_program_admin):
         totp_enrol(user)
         client.force_login(user)
-        assert client.get("/admin/").status_code == 200
-        assert client.get("/staff/").status_code == 302  # the staff home is the admin, for now
+        assert client.get("/staff/").status_code == 200  # the console's home: the admin index
 
 
 def test_other_roles_and_members_are_not_asked(client, support, member_user):
     client.force_login(support)
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/staff/").status_code == 200
     client.force_login(member_user)
     assert client.get(reverse("portal:home")).status_code == 200
 
@@ -110,8 +109,8 @@ def test_staff_not_yet_enrolled_can_still_sign_out(client, superuser):
 def test_enrolment_through_the_real_pages_then_login_asks_for_the_code(client, new_program_admin):
     # First login: password only (nothing enrolled yet), then the admin sends them to set up.
     response = _password_login(client, new_program_admin)
-    assert response.status_code == 302 and response.url == "/admin/"
-    response = client.get("/admin/")
+    assert response.status_code == 302 and response.url == "/staff/"
+    response = client.get("/staff/")
     assert response.url == reverse("mfa_activate_totp")
     _reauthenticate(client)
     page = client.get(response.url)
@@ -128,7 +127,7 @@ def test_enrolment_through_the_real_pages_then_login_asks_for_the_code(client, n
     ).exists()
     codes_page = client.get(response.url)
     assert codes_page.status_code == 200
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/staff/").status_code == 200
 
     # Next login: the password alone is not enough.
     client.post(reverse("account_logout"))
@@ -136,13 +135,13 @@ def test_enrolment_through_the_real_pages_then_login_asks_for_the_code(client, n
     assert response.status_code == 302
     assert response.url == reverse("mfa_authenticate")
     assert "_auth_user_id" not in client.session
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/staff/").status_code == 302
     response = client.post(reverse("mfa_authenticate"), {"code": "000000"})
     assert response.status_code == 200 and response.context["form"].errors
     response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
     assert response.status_code == 302
-    assert response.url == "/admin/"
-    assert client.get("/admin/").status_code == 200
+    assert response.url == "/staff/"
+    assert client.get("/staff/").status_code == 200
 
 
 def test_a_recovery_code_signs_in_once(client, superuser):
@@ -151,8 +150,8 @@ def test_a_recovery_code_signs_in_once(client, superuser):
     response = _password_login(client, superuser)
     assert response.url == reverse("mfa_authenticate")
     response = client.post(reverse("mfa_authenticate"), {"code": codes[0]})
-    assert response.status_code == 302 and response.url == "/admin/"
-    assert client.get("/admin/").status_code == 200
+    assert response.status_code == 302 and response.url == "/staff/"
+    assert client.get("/staff/").status_code == 200
 
     client.post(reverse("account_logout"))
     _password_login(client, superuser)
@@ -160,7 +159,7 @@ def test_a_recovery_code_signs_in_once(client, superuser):
     assert response.status_code == 200 and response.context["form"].errors
     assert "_auth_user_id" not in client.session
     response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
-    assert response.status_code == 302 and response.url == "/admin/"
+    assert response.status_code == 302 and response.url == "/staff/"
 
 
 def test_code_guesses_are_rate_limited(client, superuser):
@@ -219,10 +218,10 @@ def test_the_demo_superuser_signs_in_with_the_printed_secret(client, settings):
     for email in ("admin@demo.local", "programadmin@demo.local"):
         client.post(reverse("account_logout"))
         response = client.post(
-            reverse("account_login") + "?next=/admin/",
+            reverse("account_login") + "?next=/staff/",
             {"login": email, "password": demo_password()},
         )
         assert response.url == reverse("mfa_authenticate"), email
         response = client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
         assert response.status_code == 302, email
-        assert client.get("/admin/").status_code == 200, email
+        assert client.get("/staff/").status_code == 200, email

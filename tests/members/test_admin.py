@@ -8,15 +8,15 @@ pytestmark = pytest.mark.django_db
 
 def test_staff_log_in_to_the_admin(client, support):
     # The admin's login page is allauth's (rate limited, second factor where required).
-    response = client.get(reverse("admin:login"), {"next": "/admin/"})
+    response = client.get(reverse("admin:login"), {"next": "/staff/"})
     assert response.status_code == 302
-    assert response.url == reverse("account_login") + "?next=%2Fadmin%2F"
+    assert response.url == reverse("account_login") + "?next=%2Fstaff%2F"
     response = client.post(
         response.url,
         {"login": "support@example.com", "password": "correct-horse-battery"},
     )
     assert response.status_code == 302
-    assert response.url == "/admin/"
+    assert response.url == "/staff/"
     assert client.get(reverse("admin:index")).status_code == 200
 
 

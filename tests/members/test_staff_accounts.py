@@ -77,7 +77,7 @@ def _user_admin_urls(user) -> dict[str, str]:
 def test_the_password_form_url_is_the_one_the_user_admin_serves(victim):
     # Django names the password view after the auth app whatever the user model is.
     assert reverse("admin:auth_user_password_change", args=[victim.pk]) == (
-        f"/admin/members/user/{victim.pk}/password/"
+        f"/staff/members/user/{victim.pk}/password/"
     )
 
 
@@ -237,11 +237,11 @@ def test_a_superuser_keeps_the_periodic_task_actions(client, superuser, periodic
 
 
 def test_the_admin_login_page_sends_staff_to_allauth_with_next(client):
-    response = client.get(reverse("admin:login"), {"next": "/admin/members/member/"})
+    response = client.get(reverse("admin:login"), {"next": "/staff/members/member/"})
     assert response.status_code == 302
-    assert response.url == reverse("account_login") + "?next=%2Fadmin%2Fmembers%2Fmember%2F"
+    assert response.url == reverse("account_login") + "?next=%2Fstaff%2Fmembers%2Fmember%2F"
     response = client.get(reverse("admin:login"), {"next": "https://evil.example/"})
-    assert response.url == reverse("account_login") + "?next=%2Fadmin%2F"
+    assert response.url == reverse("account_login") + "?next=%2Fstaff%2F"
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
@@ -249,11 +249,11 @@ def test_the_admin_login_page_sends_staff_to_allauth_with_next(client):
 
 def test_a_signed_in_member_at_the_admin_login_is_refused_not_looped(client, member_user):
     client.force_login(member_user)
-    assert client.get(reverse("admin:login"), {"next": "/admin/"}).status_code == 403
+    assert client.get(reverse("admin:login"), {"next": "/staff/"}).status_code == 403
 
 
 def test_a_hundred_wrong_passwords_then_the_right_one_is_refused(client, support):
-    login = client.get(reverse("admin:login"), {"next": "/admin/"}).url
+    login = client.get(reverse("admin:login"), {"next": "/staff/"}).url
     statuses = [
         client.post(login, {"login": support.email, "password": f"wrong-{n}"}).status_code
         for n in range(100)
@@ -268,12 +268,12 @@ def test_a_hundred_wrong_passwords_then_the_right_one_is_refused(client, support
 
 
 def test_the_right_password_signs_staff_in_before_the_limit(client, support):
-    login = client.get(reverse("admin:login"), {"next": "/admin/"}).url
+    login = client.get(reverse("admin:login"), {"next": "/staff/"}).url
     for n in range(3):
         client.post(login, {"login": support.email, "password": f"wrong-{n}"})
     response = client.post(login, {"login": support.email, "password": PASSWORD})
     assert response.status_code == 302
-    assert response.url == "/admin/"
+    assert response.url == "/staff/"
     assert client.get(reverse("admin:index")).status_code == 200
 
 

@@ -1076,9 +1076,9 @@ def test_a_member_with_no_name_yet_shows_in_the_admin_and_can_be_named_later(
     created = Member.objects.get(phone="+84903555666")
     client.force_login(program_admin)
 
-    listing = client.get("/admin/members/member/")
-    page = client.get(f"/admin/members/member/{created.pk}/change/")
-    points = client.get(f"/admin/members/member/{created.pk}/adjust-points/")
+    listing = client.get("/staff/members/member/")
+    page = client.get(f"/staff/members/member/{created.pk}/change/")
+    points = client.get(f"/staff/members/member/{created.pk}/adjust-points/")
 
     assert listing.status_code == page.status_code == points.status_code == 200
     assert created.card_number in listing.content.decode()
@@ -1089,17 +1089,17 @@ def test_a_member_with_no_name_yet_shows_in_the_admin_and_can_be_named_later(
     for inline in page.context["inline_admin_formsets"]:
         prefix = inline.formset.prefix
         data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
-    saved = client.post(f"/admin/members/member/{created.pk}/change/", data)
+    saved = client.post(f"/staff/members/member/{created.pk}/change/", data)
     assert saved.status_code == 302, saved.content
     created.refresh_from_db()
     assert (created.full_name, created.occupation) == ("", "Giáo viên")
     data |= {"full_name": "Phạm Văn Cường"}
-    client.post(f"/admin/members/member/{created.pk}/change/", data)
+    client.post(f"/staff/members/member/{created.pk}/change/", data)
     created.refresh_from_db()
     assert created.full_name == "Phạm Văn Cường"
     assert str(created) == f"Phạm Văn Cường ({created.card_number})"
     data |= {"full_name": ""}  # once given, a name is required
-    refused = client.post(f"/admin/members/member/{created.pk}/change/", data)
+    refused = client.post(f"/staff/members/member/{created.pk}/change/", data)
     assert refused.status_code == 200
     assert "full_name" in refused.context["adminform"].form.errors
     created.refresh_from_db()

@@ -64,8 +64,8 @@ class Redirect:
 
 
 LOGIN = Redirect("/accounts/login/")
-ADMIN_LOGIN = Redirect("/admin/login/")
-ADMIN_INDEX = Redirect("/admin/")
+ADMIN_LOGIN = Redirect("/staff/login/")
+ADMIN_INDEX = Redirect("/staff/")
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def admin_model(
         f"{base}_history": Row(one(seeing), missing=missing),
         f"{base}_delete": Row(one(delete), missing=missing),
         # The bare object URL only redirects to its change page (old admin links).
-        f"admin/{app}/{model}/<path:object_id>/": Row(admin(*ALL_STAFF, ok=302), missing=(SU, 302)),
+        f"staff/{app}/{model}/<path:object_id>/": Row(admin(*ALL_STAFF, ok=302), missing=(SU, 302)),
     }
 
 
@@ -204,7 +204,6 @@ ROWS: dict[str, Row] = {
     "healthz": Row(everyone(OneOf((200, 503)))),
     # Prometheus: by network or bearer token, not by login; from outside, as if absent.
     "metrics": Row(everyone(404)),
-    "staff_home": Row(everyone(302)),  # a plain redirect to the admin, which then decides
     "set_language": Row(everyone(302), post=everyone(302)),
     "api_schema": Row(everyone(200)),  # the contract is public documentation
     "api_docs": Row(everyone(200)),
@@ -291,7 +290,7 @@ ROWS: dict[str, Row] = {
     # No model here has a public page: "view on site" finds nothing, for everyone.
     "admin:view_on_site": Row(admin(*EVERY_ROLE, ok=404), missing=(SU, 404)),
     "admin:app_list": Row(admin(*EVERY_ROLE)),  # the "members" app: every role has some
-    "admin/(?P<url>.*)$": Row(admin(*EVERY_ROLE, ok=404)),
+    "staff/(?P<url>.*)$": Row(admin(*EVERY_ROLE, ok=404)),
     # --- The admin: staff accounts and roles, the superuser's alone ---------------------
     **admin_model("members", "user", view=[SU], add=[SU], change=[SU], delete=[SU]),
     "admin:auth_user_password_change": Row(admin(SU), post=admin(SU, ok=302), missing=(SU, 404)),

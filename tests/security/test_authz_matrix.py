@@ -170,7 +170,7 @@ def _whose(principal: str) -> str:
 def param_values(world, pattern: Pattern, principal: str) -> dict:
     tag = _whose(principal)
     member = world.members[tag]
-    found = re.match(r"admin/(\w+)/(\w+)/", pattern.route)
+    found = re.match(r"staff/(\w+)/(\w+)/", pattern.route)
     label = f"{found.group(1)}.{found.group(2)}" if found else ""
     return {
         "object_id": str(world.admin_pk.get(label, world.members["A"].pk)),
@@ -188,6 +188,7 @@ def param_values(world, pattern: Pattern, principal: str) -> dict:
         "key": "not-a-key",
         "uidb36": "zz",
         "path": "no-such-file.txt",
+        "rest": "members/member/",  # loyalty.views.admin_moved: the admin's old address
     }
 
 
@@ -403,7 +404,7 @@ def test_portal_form_post_needs_the_csrf_token(world, db):
 
 def test_admin_form_post_needs_the_csrf_token(world, db):
     client = client_for(world, m.SP, enforce_csrf_checks=True)
-    url = f"/admin/members/member/{world.members['A'].pk}/adjust-points/"
+    url = f"/staff/members/member/{world.members['A'].pk}/adjust-points/"
     body = {"points": "5", "reason": "matrix"}
     assert client.post(url, body).status_code == 403
     token = _csrf_token(client, url)

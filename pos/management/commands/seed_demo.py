@@ -448,7 +448,7 @@ class Command(BaseCommand):
             f" {PROGRAM_NAME}: demo data ready",
             rule,
             f" Site      {base_url}/",
-            f" Admin     {base_url}/admin/",
+            f" Staff     {base_url}/staff/",
             f" Portal    {base_url}/me/",
             f" API docs  {base_url}/api/docs/",
             "",
