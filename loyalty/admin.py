@@ -17,9 +17,20 @@ class MissingObjectIs404:
 
 
 class LoyaltySite(admin.AdminSite):
-    """Django's admin site, with every ModelAdmin registered on it (the apps' and the
-    libraries': users, groups, email addresses, authenticators, periodic tasks) answering
-    404 for a missing object (``loyalty.apps.LoyaltyAdminConfig`` makes it the default)."""
+    """Django's admin site made into the staff console at /staff/ (its index is the
+    console's home; templates/admin/ themes it for phones and tablets), with every ModelAdmin
+    registered on it (the apps' and the libraries': users, groups, email addresses,
+    authenticators, periodic tasks) answering 404 for a missing object
+    (``loyalty.apps.LoyaltyAdminConfig`` makes it the default)."""
+
+    def each_context(self, request):
+        """The admin's context plus ``brand`` (members.brand: the programme's name, colour
+        and logo) for the console's header."""
+        from members.brand import brand_get
+
+        context = super().each_context(request)
+        context["brand"] = brand_get()
+        return context
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin

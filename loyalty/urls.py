@@ -8,9 +8,10 @@ from campaigns.views import unsubscribe
 from loyalty import health, metrics, staff_mfa, views
 from members import views_app
 
-admin.site.site_header = _("Loyalty platform")
-admin.site.site_title = _("Loyalty staff")
-admin.site.index_title = _("Programme administration")
+# The admin is the staff console (templates/admin/: the brand's name heads every page).
+admin.site.site_header = _("Staff console")
+admin.site.site_title = _("Staff console")
+admin.site.index_title = _("Staff console")
 
 urlpatterns = [
     path("", views.landing, name="landing"),

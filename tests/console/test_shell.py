@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import Member
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +57,41 @@ def test_staff_landing_goes_to_the_console_home(client, support):
     response = client.get(reverse("landing"))
     assert response.status_code == 302
     assert response["Location"] == "/staff/"
+
+
+def test_the_console_home_has_the_member_search_and_the_console_group(client, support):
+    client.force_login(support)
+    response = client.get("/staff/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'action="/staff/find/"' in html and 'name="q"' in html
+    assert 'class="module console-nav' in html  # the sidebar's/menu's "Console" group
+    assert 'href="/staff/find/"' in html
+    assert "console/console.css" in html
+    assert 'class="console-menu"' in html  # the phone's menu
+
+
+def test_the_console_group_follows_permissions(client):
+    # Staff who may see stores but not members: no search box, no "Find a member".
+    from django.contrib.auth.models import Permission
+
+    clerk = UserFactory(email="clerk@example.com", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_store"))
+    client.force_login(clerk)
+    response = client.get("/staff/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="/staff/members/store/"' in html
+    assert 'action="/staff/find/"' not in html
+    assert 'href="/staff/find/"' not in html
+    assert "console-nav" not in html  # nothing of the group to show: no empty group
+
+
+def test_change_lists_carry_no_inline_style(client, support):
+    client.force_login(support)
+    for url in ("/staff/members/member/", "/staff/members/auditentry/", "/staff/members/store/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert "<style" not in html, url
+        assert "console/console.js" in html, url
