@@ -6,5 +6,5 @@ from console import views_members
 
 urlpatterns = [
     path("find/", views_members.find, name="find"),
-    path("member/<int:pk>/", views_members.member, name="member"),
+    path("member/<int:member_id>/", views_members.member, name="member"),
 ]

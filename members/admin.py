@@ -3,9 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -13,7 +14,12 @@ from loyalty.admin import MissingObjectIs404, ReadOnlyAdmin
 from loyalty.errors import DomainError
 from members import brand
 from members.admin_privacy import MemberPrivacyActionsMixin
-from members.identifiers import card_number_clean, phone_looks_like, phone_normalize
+from members.identifiers import (
+    card_number_clean,
+    phone_looks_like,
+    phone_normalize,
+    referral_code_clean,
+)
 from members.models import (
     AuditEntry,
     ConsentEvent,
@@ -133,9 +139,35 @@ class AuditEntryInline(admin.TabularInline):
         return False
 
 
+class MemberSearchMixin:
+    """The member list's search is the console's (``members.selectors.member_search``): names
+    without accents in any word order, phones in any form, emails, card numbers; plus the
+    referral code, which only the admin looks members up by."""
+
+    search_limit = 200
+
+    def get_search_results(self, request, queryset, search_term):
+        from members.selectors import member_search
+
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        ids = [found.pk for found in member_search(term, limit=self.search_limit)]
+        code = referral_code_clean(term)
+        return queryset.filter(Q(pk__in=ids) | Q(referral_code=code)), False
+
+
 @admin.register(Member)
-class MemberAdmin(MemberPrivacyActionsMixin, PhoneAwareSearchMixin, admin.ModelAdmin):
-    list_display = ["card_number", "full_name", "phone", "email", "status", "joined_at"]
+class MemberAdmin(MemberPrivacyActionsMixin, MemberSearchMixin, admin.ModelAdmin):
+    list_display = [
+        "card_number",
+        "full_name",
+        "phone",
+        "email",
+        "status",
+        "joined_at",
+        "member_page_link",
+    ]
     list_filter = ["status", "gender", "province", "enrolled_via", "email_consent", "sms_consent"]
     search_fields = ["full_name", "phone", "email", "card_number", "referral_code"]
     date_hierarchy = "joined_at"
@@ -183,6 +215,12 @@ class MemberAdmin(MemberPrivacyActionsMixin, PhoneAwareSearchMixin, admin.ModelA
     ]
     inlines = [ConsentEventInline, AuditEntryInline]
     actions = ["block_selected", "unblock_selected", *MemberPrivacyActionsMixin.privacy_actions]
+
+    @admin.display(description=_("Member page"))
+    def member_page_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("console:member", args=[obj.pk]), _("Open")
+        )
 
     def has_add_permission(self, request):
         # Members enrol through the portal, the till or an import: each makes card numbers,

@@ -171,7 +171,9 @@ def _name_matches(words: list[str], *, limit: int, exclude: set[int]) -> list:
 
 
 def search(query: str, *, limit: int = 20) -> list:
-    text = " ".join((query or "")[:MAX_QUERY_LENGTH].split())
+    # Control characters (a NUL, which PostgreSQL refuses in a string) are nobody's name.
+    text = "".join(ch if ch.isprintable() else " " for ch in (query or "")[:MAX_QUERY_LENGTH])
+    text = " ".join(text.split())
     if not text or limit <= 0:
         return []
     found = _identifier_matches(text)
