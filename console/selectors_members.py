@@ -60,6 +60,19 @@ def member_for_page(pk: int) -> Member | None:
     )
 
 
+def _ledger_status(status: str) -> str:
+    """A history line's status in words: a credit's lot (pending, available, expired,
+    cancelled); nothing for a debit ("done")."""
+    from django.utils.translation import gettext as _
+
+    return {
+        "pending": _("Pending"),
+        "available": _("Available"),
+        "expired": _("Expired"),
+        "cancelled": _("Cancelled"),
+    }.get(status, "")
+
+
 def member_page(member: Member, user, *, ledger_page: str | None) -> dict:
     """Everything the member 360 page shows ``user`` about ``member``; a section the user
     may not see is ``None``. Store managers see the purchases, returns and ledger lines of
@@ -99,7 +112,10 @@ def member_page(member: Member, user, *, ledger_page: str | None) -> dict:
             .order_by("-at", "-id")[:SECTION_ROWS]
         ),
         "ledger": ledger,
-        "ledger_items": history_items(ledger.object_list),
+        "ledger_items": [
+            {"item": item, "status": _ledger_status(item.status)}
+            for item in history_items(ledger.object_list)
+        ],
         "store_scoped": scoped,
         "purchases": list(
             purchases.select_related("store")
