@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin import MissingObjectIs404, ReadOnlyAdmin
 from loyalty.errors import DomainError
+from loyalty.formatting import money_display
 from members import brand
 from members.admin_privacy import MemberPrivacyActionsMixin
 from members.identifiers import (
@@ -402,7 +403,16 @@ class StoreAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 @admin.register(Purchase)
 class PurchaseAdmin(StoreScopedAdminMixin, PhoneAwareSearchMixin, admin.ModelAdmin):
     phone_lookup = "member__phone"
-    list_display = ["occurred_at", "store", "external_id", "member", "total_amount", "amount_due"]
+    list_display = ["occurred_at", "store", "external_id", "member", "total_shown", "due_shown"]
+
+    @admin.display(description=_("total amount"), ordering="total_amount")
+    def total_shown(self, obj):
+        return money_display(obj.total_amount)
+
+    @admin.display(description=_("amount due"), ordering="amount_due")
+    def due_shown(self, obj):
+        return money_display(obj.amount_due)
+
     list_filter = [("store", ScopedStoreListFilter)]
     search_fields = [
         "external_id",
@@ -499,11 +509,16 @@ class PurchaseReturnAdmin(StoreScopedAdminMixin, ReadOnlyAdmin):
         "store",
         "external_id",
         "purchase",
-        "amount",
+        "amount_shown",
         "points_reversed",
         "points_refunded",
     ]
     search_fields = ["external_id", "purchase__external_id", "purchase__member__card_number"]
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_shown(self, obj):
+        return money_display(obj.amount)
+
     list_select_related = ["store", "purchase"]
 
 

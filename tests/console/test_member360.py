@@ -461,3 +461,17 @@ def test_member_page_query_count_does_not_grow_with_history(
 
 
 PINNED_QUERIES = 28
+
+
+def test_admin_purchase_and_return_lists_show_whole_dong(client, support, store, full_member):
+    client.force_login(support)
+    body = client.get(reverse("admin:members_purchase_changelist")).content.decode()
+    assert "500.000" in body and "300.000" in body
+    assert "500000.00" not in body
+    manager = UserFactory(email="m360-returns@example.com", is_staff=True)
+    manager.groups.add(Group.objects.get(name=STORE_MANAGER))
+    manager.stores.add(store)
+    client.force_login(manager)  # store managers read returns (their stores')
+    body = client.get(reverse("admin:members_purchasereturn_changelist")).content.decode()
+    assert "100.000" in body
+    assert "100000.00" not in body
