@@ -9,3 +9,10 @@ class InsightsConfig(AppConfig):
     name = "insights"
     verbose_name = _("Figures")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from insights.services import facts_build_due
+        from loyalty import daily
+
+        # After the ledger's own jobs (maturing, expiry, tiers): the day's facts include them.
+        daily.register("insights.facts", order=90)(facts_build_due)

@@ -1,0 +1,19 @@
+"""Figures tasks: build the facts that are due (safe to run twice: a build replaces a day's
+rows; one at a time under the single-run lease ``insights.build``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from insights.services import facts_build_due
+from loyalty.single_run import single_run
+
+
+@shared_task(name="insights.tasks.build_due")
+def insights_build_due() -> dict:
+    """Build every day due (never built, within the backdating window, marked dirty)."""
+    with single_run("insights.build") as mine:
+        if not mine:
+            return {"skipped": True}
+        return facts_build_due(today=timezone.localdate())
