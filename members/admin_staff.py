@@ -13,10 +13,12 @@ from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin
 from allauth.mfa.models import Authenticator
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
@@ -99,8 +101,63 @@ class EmailAddressSuperuserAdmin(SuperuserOnlyMixin, EmailAddressAdmin):
     """A staff user's address is where a password reset goes: changing it takes the account."""
 
 
+# allauth.mfa's Authenticator names itself and its fields in English only (no verbose_name,
+# nothing to translate), so the admin labels them here. The model's names are set on its
+# _meta alone, not its Meta (original_attrs), so no migration of allauth's app follows.
+Authenticator._meta.verbose_name = _("authenticator")
+Authenticator._meta.verbose_name_plural = _("authenticators")
+AUTHENTICATOR_LABELS = {
+    "user": _("user"),
+    "type": _("type"),
+    "data": _("data"),
+    "created_at": _("created at"),
+    "last_used_at": _("last used at"),
+}
+
+
+def _titled(filter_class, field_name: str):
+    """A list filter of ``filter_class`` whose title is the field's label above."""
+
+    def __init__(self, *args, **kwargs):
+        filter_class.__init__(self, *args, **kwargs)
+        self.title = AUTHENTICATOR_LABELS[field_name]
+
+    return (field_name, type(filter_class.__name__, (filter_class,), {"__init__": __init__}))
+
+
+class AuthenticatorForm(forms.ModelForm):
+    class Meta:
+        model = Authenticator
+        fields = ("user", "type", "data")
+        labels = {name: capfirst(label) for name, label in AUTHENTICATOR_LABELS.items()}
+
+
 class AuthenticatorSuperuserAdmin(SuperuserOnlyMixin, AuthenticatorAdmin):
     """Second factors: editing one (its secret) or deleting it undoes the second factor."""
+
+    form = AuthenticatorForm
+    list_display = ("user_label", "type_label", "created_label", "last_used_label")
+    list_filter = (
+        _titled(admin.ChoicesFieldListFilter, "type"),
+        _titled(admin.DateFieldListFilter, "created_at"),
+        _titled(admin.DateFieldListFilter, "last_used_at"),
+    )
+
+    @admin.display(description=AUTHENTICATOR_LABELS["user"], ordering="user")
+    def user_label(self, obj):
+        return obj.user
+
+    @admin.display(description=AUTHENTICATOR_LABELS["type"], ordering="type")
+    def type_label(self, obj):
+        return obj.get_type_display()
+
+    @admin.display(description=AUTHENTICATOR_LABELS["created_at"], ordering="created_at")
+    def created_label(self, obj):
+        return obj.created_at
+
+    @admin.display(description=AUTHENTICATOR_LABELS["last_used_at"], ordering="last_used_at")
+    def last_used_label(self, obj):
+        return obj.last_used_at
 
 
 _reregister(Group, GroupAdmin)
