@@ -43,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "*campaigns",
         "*promotions",
         "*pos",
+        "insights.view_overview",
         # Periodic tasks are read-only below superuser: a task that may be created or edited
         # runs any registered task with any arguments as the platform (code execution), and
         # the admin's "run" action starts one now (members.admin_staff enforces it too).
@@ -53,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.view_clockedschedule",
     ],
     MARKETER: [
+        "insights.view_overview",
         "*campaigns",
         "-campaigns.approve_campaign",  # sending to more than 10,000: a programme admin's call
         "*rewards",
@@ -72,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.view_purchasereview",
     ],
     STORE_MANAGER: [
+        "insights.view_overview",  # its stores' figures only (insights.selectors.overview_scope)
         "members.view_member",
         "members.change_member",
         "members.view_purchase",
@@ -86,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "rewards.view_voucher",
     ],
     SUPPORT: [
+        "insights.view_overview",
         "members.view_member",
         "members.change_member",
         "members.block_member",
