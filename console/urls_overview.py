@@ -3,8 +3,10 @@ figures as JSON for staff sessions (console/views_api.py)."""
 
 from django.urls import path
 
-from console import views_api
+from console import views_api, views_overview
 
 urlpatterns = [
+    path("overview/", views_overview.overview, name="overview"),
+    path("overview.csv", views_overview.overview_csv, name="overview_csv"),
     path("api/overview/", views_api.overview, name="overview_api"),
 ]
