@@ -1,3 +1,15 @@
-"""Filled by its owner (see console/urls.py)."""
+"""The member page's staff actions (see console/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from console import views_actions
+
+urlpatterns = [
+    path("member/<int:member_id>/adjust/", views_actions.member_adjust, name="member_adjust"),
+    path("member/<int:member_id>/block/", views_actions.member_block_view, name="member_block"),
+    path(
+        "member/<int:member_id>/unblock/",
+        views_actions.member_unblock_view,
+        name="member_unblock",
+    ),
+]

@@ -1,0 +1,101 @@
+"""The member page's staff actions (``/staff/member/<id>/<action>/``): a small form on
+GET; on POST the service, then back to the member page with a message. A failed check or a
+refused action shows the form again (400) and changes nothing. The services audit."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from console.forms_actions import AdjustPointsForm, ReasonForm
+from console.views_base import console_context, staff_view
+from loyalty.errors import DomainError
+from members.models import Member
+from members.selectors import program_get
+from members.services.people import member_block, member_unblock
+from members.services.points import points_adjust
+
+
+def _member(member_id: int) -> Member:
+    found = Member.objects.filter(pk=member_id).first()
+    if found is None:
+        raise Http404(_("There is no such member."))
+    return found
+
+
+def _act(request, member, *, form_class, template, title, run, done):
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run(form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, done)
+            return redirect("console:member", member_id=member.pk)
+    response = render(
+        request,
+        template,
+        console_context(request, title=title, member=member, form=form),
+    )
+    if request.method == "POST":
+        response.status_code = 400
+    return response
+
+
+@staff_view("members.view_member", "members.adjust_points")
+def member_adjust(request, member_id: int):
+    member = _member(member_id)
+    return _act(
+        request,
+        member,
+        form_class=AdjustPointsForm,
+        template="console/actions/adjust.html",
+        title=_("Adjust points"),
+        run=lambda data: points_adjust(
+            member=member,
+            points=data["points"],
+            reason=data["reason"],
+            acting_user=request.user,
+            program=program_get(),
+        ),
+        done=_("Points adjusted."),
+    )
+
+
+@staff_view("members.view_member", "members.block_member")
+def member_block_view(request, member_id: int):
+    member = _member(member_id)
+    return _act(
+        request,
+        member,
+        form_class=ReasonForm,
+        template="console/actions/block.html",
+        title=_("Block the member"),
+        run=lambda data: member_block(
+            member=member, reason=data["reason"], acting_user=request.user
+        ),
+        done=_("Member blocked."),
+    )
+
+
+@staff_view("members.view_member", "members.block_member")
+def member_unblock_view(request, member_id: int):
+    member = _member(member_id)
+    return _act(
+        request,
+        member,
+        form_class=ReasonForm,
+        template="console/actions/unblock.html",
+        title=_("Unblock the member"),
+        run=lambda data: member_unblock(
+            member=member, reason=data["reason"], acting_user=request.user
+        ),
+        done=_("Member unblocked."),
+    )
