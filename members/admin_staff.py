@@ -106,6 +106,9 @@ class EmailAddressSuperuserAdmin(SuperuserOnlyMixin, EmailAddressAdmin):
 # _meta alone, not its Meta (original_attrs), so no migration of allauth's app follows.
 Authenticator._meta.verbose_name = _("authenticator")
 Authenticator._meta.verbose_name_plural = _("authenticators")
+# django-celery-beat names a periodic task's task field "Task Name" without gettext, so it
+# stays English whatever the language; relabelled on _meta only (no migration of its app).
+PeriodicTask._meta.get_field("task").verbose_name = _("task name")
 AUTHENTICATOR_LABELS = {
     "user": _("user"),
     "type": _("type"),
