@@ -386,6 +386,14 @@ class ProgramAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_fields(self, request, obj=None):
+        """A viewer (no change permission) sees no upload controls: the admin would show them
+        as read-only rows labelled by their English field names ("Logo upload")."""
+        fields = super().get_fields(request, obj)
+        if not self.has_change_permission(request, obj):
+            fields = [f for f in fields if f not in ("logo_upload", "logo_remove")]
+        return fields
+
     @admin.display(description=_("Current logo"))
     def logo_preview(self, obj):
         url = brand.brand_get()["logo_url"] if obj and obj.logo else ""

@@ -130,17 +130,20 @@ class _VisibleText(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in self._HIDDEN:
+        attrs = dict(attrs)
+        if tag in self._HIDDEN or (
+            tag == "div" and (self._hidden or "readonly" in (attrs.get("class") or "").split())
+        ):
+            # A read-only field's value (a div of class "readonly") is data as well.
             self._hidden += 1
             return
-        attrs = dict(attrs)
         if tag == "input" and attrs.get("type") in {"submit", "button", "reset"}:
             self.parts.append(attrs.get("value") or "")
         if attrs.get("placeholder"):
             self.parts.append(attrs["placeholder"])
 
     def handle_endtag(self, tag):
-        if tag in self._HIDDEN and self._hidden:
+        if (tag in self._HIDDEN or tag == "div") and self._hidden:
             self._hidden -= 1
 
     def handle_data(self, data):
