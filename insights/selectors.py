@@ -27,14 +27,21 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
-from django.db.models import Sum
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyroaring import BitMap
 
 from insights import bitmaps
-from insights.models import BuiltDay, FactsState, Grain, MemberFact, PointsFact, SalesFact
-from insights.services import day_cells, day_start, month_end, month_start, next_month
+from insights.models import BuiltDay, DirtyDay, FactsState, Grain, MemberFact, PointsFact, SalesFact
+from insights.services import (
+    day_cells,
+    day_start,
+    first_data_day,
+    month_end,
+    month_start,
+    next_month,
+)
 
 ZERO = Decimal(0)
 RATE = Decimal("0.0001")
@@ -167,11 +174,11 @@ def period_pieces(start: date, end: date, *, today: date, months: bool) -> Piece
     closed_last = min(last, today - timedelta(days=1))
     built = set()
     if start <= closed_last:
-        built = set(
-            BuiltDay.objects.filter(day__gte=start, day__lte=closed_last).values_list(
-                "day", flat=True
-            )
-        )
+        span = {"day__gte": start, "day__lte": closed_last}
+        built = set(BuiltDay.objects.filter(**span).values_list("day", flat=True))
+        # A day changed since its build (a return, a late purchase, an import) is read live
+        # until it is built again.
+        built -= set(DirtyDay.objects.filter(**span).values_list("day", flat=True))
     built_days: list[date] = []
     unbuilt: list[date] = []
     cursor = start
@@ -387,23 +394,37 @@ def _points_outstanding() -> int:
 
 
 def _outstanding_at(end: date, *, today: date, now) -> int:
-    """Points outstanding at the end of ``end`` (for the year-earlier column): the facts'
-    net changes up to that day."""
+    """Points outstanding at the end of ``end`` (for the year-earlier column): the net
+    change of every point movement up to that day, from the facts where built (month rows,
+    day rows) and live from the ledger's ``created_at`` index for the days that are not."""
+    from members.models import PointEntry
+
     if end >= today:
         return _points_outstanding()
-    boundary = month_start(end)
-    total = (
-        PointsFact.objects.filter(grain=Grain.MONTH, period__lt=boundary).aggregate(n=Sum("net"))[
-            "n"
-        ]
-        or 0
-    )
-    total += (
-        PointsFact.objects.filter(grain=Grain.DAY, period__gte=boundary, period__lte=end).aggregate(
-            n=Sum("net")
-        )["n"]
-        or 0
-    )
+    first = first_data_day()
+    if first is None or first > end:
+        return 0
+    pieces = period_pieces(first, end, today=today, months=True)
+    total = 0
+    if pieces.months:
+        total += (
+            PointsFact.objects.filter(grain=Grain.MONTH, period__in=pieces.months).aggregate(
+                n=Sum("net")
+            )["n"]
+            or 0
+        )
+    for lo, hi in pieces.days:
+        total += (
+            PointsFact.objects.filter(grain=Grain.DAY, period__gte=lo, period__lte=hi).aggregate(
+                n=Sum("net")
+            )["n"]
+            or 0
+        )
+    for lo, hi in pieces.live:
+        row = PointEntry.objects.filter(
+            created_at__gte=day_start(lo), created_at__lt=day_start(hi + timedelta(days=1))
+        ).aggregate(a=Sum("available_delta"), p=Sum("pending_delta"))
+        total += (row["a"] or 0) + (row["p"] or 0)
     return total
 
 
@@ -542,10 +563,22 @@ def _version() -> int:
     )
 
 
+def _dirty_fingerprint(start: date, end: date) -> str:
+    """The dirty marks of the days read (the period and its year-earlier one): a write to a
+    closed day moves it, so cached figures never outlive the raw rows they were read from."""
+    marks = DirtyDay.objects.filter(day__gte=_year_earlier(start), day__lte=end).aggregate(
+        n=Count("day"), last=Max("marked_at")
+    )
+    last = marks["last"].timestamp() if marks["last"] else 0
+    return f"{marks['n']}.{last}"
+
+
 def _cached_figures(start, end, store_ids, today, now) -> dict:
-    """The figures of a period ending before today, cached by the facts' version."""
+    """The figures of a period ending before today, cached by the facts' version and the
+    period's dirty marks."""
     stores = "all" if store_ids is None else ",".join(map(str, sorted(store_ids)))
-    key = f"insights:overview:v{_version()}:{start}:{end}:{stores}:{today}"
+    dirty = _dirty_fingerprint(start, end)
+    key = f"insights:overview:v{_version()}:d{dirty}:{start}:{end}:{stores}:{today}"
     figures = cache.get(key)
     if figures is None:
         figures = _compute(start, end, store_ids, today=today, now=now, outstanding=None)

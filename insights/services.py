@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, F, Min, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -353,6 +353,40 @@ def _bump_version(now: datetime) -> None:
     FactsState.objects.filter(id=state.id).update(version=F("version") + 1, built_at=now)
 
 
+def _snapshot() -> bool:
+    """Whether to read the chunk's raw rows and its dirty marks from one snapshot (PostgreSQL's
+    REPEATABLE READ; SQLite has one writer, so every transaction is one). The marks the
+    build then deletes are exactly those whose writes it read: a return committed while the
+    build runs keeps its mark (invisible to the snapshot) and the day is built again. Only
+    when the build owns its transaction: inside an outer block (a test) it cannot be set."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _is_serialization_failure(exc: OperationalError) -> bool:
+    return getattr(getattr(exc, "__cause__", None), "pgcode", None) == "40001"
+
+
+def _build_chunk(chunk_first: date, chunk_last: date) -> None:
+    for attempt in range(1, 4):
+        try:
+            repeatable = _snapshot()
+            with transaction.atomic():
+                if repeatable:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                now = timezone.now()
+                cells = day_cells(chunk_first, chunk_last)
+                _write_days(chunk_first, chunk_last, cells, now)
+                _roll_up_month(month_start(chunk_first), now)
+                _bump_version(now)
+            return
+        except OperationalError as exc:
+            # A day marked dirty again while this chunk was built: build it from a new
+            # snapshot (the mark's writer holds it until it commits).
+            if attempt == 3 or not _is_serialization_failure(exc):
+                raise
+
+
 def facts_build_range(first: date, last: date) -> int:
     """Build (or re-build) the facts of the local days ``first``..``last``, one month per
     transaction; returns the number of days built. Days from today on are never stored."""
@@ -360,12 +394,7 @@ def facts_build_range(first: date, last: date) -> int:
     last = min(last, yesterday)
     built = 0
     for chunk_first, chunk_last in month_chunks(first, last):
-        now = timezone.now()
-        cells = day_cells(chunk_first, chunk_last)
-        with transaction.atomic():
-            _write_days(chunk_first, chunk_last, cells, now)
-            _roll_up_month(month_start(chunk_first), now)
-            _bump_version(now)
+        _build_chunk(chunk_first, chunk_last)
         built += (chunk_last - chunk_first).days + 1
     return built
 
@@ -453,33 +482,62 @@ def facts_rebuild_full() -> int:
 
 
 def days_mark_dirty(days: Iterable[date]) -> None:
-    """Mark closed days for re-building (INSERT ... ON CONFLICT DO NOTHING). Days from today
-    on are live and need no mark."""
+    """Mark closed days for re-building. Days from today on are live and need no mark.
+
+    An upsert (``marked_at`` moved to now on a day already marked), so a write to a day
+    already dirty still changes the marks' fingerprint that keys the overview's cache
+    (``insights.selectors``). Called inside the writer's transaction, the mark commits or
+    rolls back with the write it stands for."""
     today = timezone.localdate()
-    closed = {d for d in days if d < today}
+    closed = sorted({d for d in days if d < today})
     if closed:
-        DirtyDay.objects.bulk_create([DirtyDay(day=d) for d in closed], ignore_conflicts=True)
+        now = timezone.now()
+        DirtyDay.objects.bulk_create(
+            [DirtyDay(day=d, marked_at=now) for d in closed],
+            update_conflicts=True,
+            unique_fields=["day"],
+            update_fields=["marked_at"],
+        )
 
 
 def purchase_mark_dirty(occurred_at: datetime) -> None:
-    """A write changed a purchase (a return): its day's facts need re-building."""
-    days_mark_dirty([local_day(occurred_at)])
+    """A write changed a closed day's purchases (a return of one of them, a purchase
+    recorded late): mark its day, and build the dirty days once the write commits."""
+    day = local_day(occurred_at)
+    if day < timezone.localdate():
+        days_mark_dirty([day])
+        transaction.on_commit(enqueue_dirty_build)
 
 
-def import_mark_dirty(first: datetime | None, last: datetime | None) -> None:
-    """An import wrote rows between ``first`` and ``last``: mark the closed days touched and
-    enqueue a build once the import commits."""
+def import_mark_dirty(first: date | None, last: date | None) -> None:
+    """An import wrote purchases on the local days ``first``..``last``: mark the closed
+    ones and build them once the import commits."""
     if first is None or last is None:
         return
-    lo, hi = local_day(first), min(local_day(last), timezone.localdate() - timedelta(days=1))
-    days_mark_dirty(lo + timedelta(days=i) for i in range((hi - lo).days + 1))
-    transaction.on_commit(enqueue_build)
+    last = min(last, timezone.localdate() - timedelta(days=1))
+    if first > last:
+        return
+    days_mark_dirty(first + timedelta(days=i) for i in range((last - first).days + 1))
+    transaction.on_commit(enqueue_dirty_build)
 
 
-def enqueue_build() -> None:
+def facts_build_dirty(*, today: date) -> dict:
+    """Build the closed days marked dirty (what a return, a late purchase or an import
+    changed since their build). Cheap when there are none."""
+    days = list(DirtyDay.objects.filter(day__lt=today).values_list("day", flat=True))
+    return {"days": facts_build_days(days)}
+
+
+DIRTY_BUILD_DELAY = 30  # seconds: the returns of a busy minute are built together
+
+
+def enqueue_dirty_build() -> None:
+    """After a write that marked days dirty has committed. Until the build runs, the
+    overview reads those days live (``insights.selectors.period_pieces``), so a late build
+    or a lost message costs speed, never a wrong figure; the nightly job builds them too."""
     try:
-        from insights.tasks import insights_build_due
+        from insights.tasks import insights_build_dirty
 
-        insights_build_due.delay()
-    except Exception:  # a broker down must not fail the import that already committed
-        logger.warning("insights build not enqueued", exc_info=True)
+        insights_build_dirty.apply_async(countdown=DIRTY_BUILD_DELAY)
+    except Exception:  # a broker down must not fail a write that already committed
+        logger.warning("insights dirty build not enqueued", exc_info=True)

@@ -54,6 +54,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
+from insights.services import import_mark_dirty
 from loyalty.errors import DomainError
 from members.identifiers import (
     CARD_NUMBER_LENGTH,
@@ -294,6 +295,7 @@ def _write(
         sql.lock_accounts()
     sql.insert_purchases(store_id=store.pk, now=now)
     clock.done(f"{result.imported} purchases inserted")
+    import_mark_dirty(*sql.imported_days())  # their closed days' facts: built again after
     if with_points and figures["points"]:
         sql.attach_purchases(store_id=store.pk)
         sql.insert_lots(today=today, now=now)

@@ -560,6 +560,24 @@ def totals(*, today: date) -> dict[str, int]:
     }
 
 
+def imported_days() -> tuple[date | None, date | None]:
+    """The first and last local day of the purchases the import adds (for the overview's
+    facts: ``insights.services.import_mark_dirty``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MIN(earned_on), MAX(earned_on) FROM {STAGING} WHERE existing = 0"  # nosec B608  # table name is a constant
+        )
+        first, last = cursor.fetchone()
+    return _day(first), _day(last)
+
+
+def _day(value) -> date | None:
+    """A DATE column's value as a date (SQLite returns text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
 def insert_purchases(*, store_id: int, now: datetime) -> int:
     items = _type(Purchase._meta.get_field("items"))
     reserved = reserves_ids()
