@@ -601,6 +601,7 @@ def child_setup():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
+    import loyalty.wsgi  # noqa: F401 (boots as a server worker does, warm-up included)
     from members.roles import MARKETER
 
     user, _created = get_user_model().objects.get_or_create(
@@ -899,9 +900,10 @@ Through Django's test Client in a fresh process per row, logged in as a Marketer
 chain), DEBUG off. Year {PERIODS["year"][0]} to {PERIODS["year"][1]}, month
 {PERIODS["month"][0]} to {PERIODS["month"][1]}; the store is the biggest one.
 
-"Cold" is the first request of a fresh Python process with Django's cache cleared: imports,
-URL resolving, template loading, the database connection and every query run for the first
-time. It cannot mean a cold PostgreSQL: the server and the machine's page cache are shared
+"Cold" is the first request of a fresh Python process with Django's cache cleared, booted
+as a server worker boots (`loyalty.wsgi` imported: settings, apps and the URLconf with its
+views, `loyalty/warmup.py`): the middleware chain, template loading, the database
+connection and every query run for the first time. It cannot mean a cold PostgreSQL: the server and the machine's page cache are shared
 with other work and were not restarted or dropped (that would disturb everyone else), so the
 facts tables are most likely in shared_buffers or the OS cache already; the BUFFERS of the
 plans below say how many pages were read from outside shared_buffers ("read=").
