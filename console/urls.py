@@ -8,5 +8,7 @@ app_name = "console"
 urlpatterns = [
     path("", include("console.urls_overview")),  # overview/, api/overview/
     path("", include("console.urls_members")),  # find/, member/<pk>/
-    path("", include("console.urls_actions")),  # member/<pk>/<action>/, audit/
+    path("", include("console.urls_actions")),  # member/<pk>/<action>/
+    path("", include("console.urls_audit")),  # audit/
+    path("", include("console.urls_vouchers")),  # member/<pk>/voucher/<pk>/resend/
 ]
