@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from campaigns.rendering import unsubscribe_token
 from members.models import Member
+from rewards.models import Voucher
 from tests.security import matrix as m
 from tests.security.world import build
 
@@ -137,6 +138,7 @@ ID_PARAMS = {
     "object_id",
     "member_id",
     "reward_id",
+    "voucher_id",
     "id",
     "code",
     "pk",
@@ -148,6 +150,7 @@ MISSING_VALUES = {
     "object_id": "999999",
     "member_id": "999999",
     "reward_id": "999999",
+    "voucher_id": "999999",
     "id": "999999",
     "code": "NOPE999999",
     "pk": "999999",
@@ -172,7 +175,7 @@ def param_values(world, pattern: Pattern, principal: str) -> dict:
     member = world.members[tag]
     found = re.match(r"staff/(\w+)/(\w+)/", pattern.route)
     label = f"{found.group(1)}.{found.group(2)}" if found else ""
-    return {
+    values = {
         "object_id": str(world.admin_pk.get(label, world.members["A"].pk)),
         "content_type_id": str(ContentType.objects.get_for_model(Member).pk),
         "member_id": str(member.pk),
@@ -190,6 +193,9 @@ def param_values(world, pattern: Pattern, principal: str) -> dict:
         "path": "no-such-file.txt",
         "rest": "members/member/",  # loyalty.views.admin_moved: the admin's old address
     }
+    if "voucher_id" in pattern.params:  # the member's own voucher (B's for other ids)
+        values["voucher_id"] = str(Voucher.objects.get(code=world.vouchers[tag]).pk)
+    return values
 
 
 def build_url(world, pattern: Pattern, principal: str, *, missing: bool = False) -> str:
