@@ -12,4 +12,7 @@ urlpatterns = [
         views_actions.member_unblock_view,
         name="member_unblock",
     ),
+    path("member/<int:member_id>/goodwill/", views_actions.member_goodwill, name="member_goodwill"),
+    path("member/<int:member_id>/tier/", views_actions.member_tier, name="member_tier"),
+    path("member/<int:member_id>/link/", views_actions.member_link, name="member_link"),
 ]
