@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("console.urls_actions")),  # member/<pk>/<action>/
     path("", include("console.urls_audit")),  # audit/
     path("", include("console.urls_vouchers")),  # member/<pk>/voucher/<pk>/resend/
+    path("", include("console.urls_privacy")),  # member/<pk>/export/, member/<pk>/erase/
 ]
