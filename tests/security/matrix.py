@@ -420,7 +420,20 @@ ROWS["admin:members_user_add"].post = admin(SU, ok=302)
 # --- Rows kept beside this file, one module per area (``rows_<area>.py``, each with its own
 # ``ROWS`` dict built from the helpers above; a module may also give ``POST_BODIES``, which
 # ``test_authz_matrix`` merges into its own). A key in two places is an error, not an override.
-def _load_area_rows() -> dict:
+# Loaded by ``test_authz_matrix`` (not when this module is imported: an area module imports
+# this one, so importing an area module first would meet itself half-initialised).
+_area_bodies: dict | None = None
+
+
+def load_area_rows() -> dict:
+    """Merge every area module's ``ROWS`` into ``ROWS`` (once) and return their POST bodies."""
+    global _area_bodies
+    if _area_bodies is None:
+        _area_bodies = _merge_area_rows()
+    return _area_bodies
+
+
+def _merge_area_rows() -> dict:
     import importlib
     import pkgutil
     from pathlib import Path
@@ -437,6 +450,3 @@ def _load_area_rows() -> dict:
         assert not (bodies.keys() & extra.keys()), f"{info.name} repeats POST bodies"
         bodies.update(extra)
     return bodies
-
-
-AREA_POST_BODIES = _load_area_rows()

@@ -334,7 +334,7 @@ POST_BODIES = {
         None,
     ),
 }
-POST_BODIES.update(m.AREA_POST_BODIES)  # the area modules' own (tests/security/rows_*.py)
+POST_BODIES.update(m.load_area_rows())  # the area modules' own (tests/security/rows_*.py)
 
 
 def send_post(client, world, pattern, principal, *, missing=False):
