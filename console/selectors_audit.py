@@ -3,12 +3,12 @@ newest first (``members.AuditEntry``, written by the services that act)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from insights.services import day_start
 from members.models import AuditEntry
 from members.selectors import member_search
 
@@ -43,10 +43,6 @@ def action_label(code: str) -> str:
     return str(ACTION_LABELS.get(code, code))
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def audit_entries(
     *,
     member_query: str = "",
@@ -72,7 +68,7 @@ def audit_entries(
     if action:
         entries = entries.filter(action=action)
     if start:
-        entries = entries.filter(at__gte=_day_start(start))
+        entries = entries.filter(at__gte=day_start(start))
     if end:
-        entries = entries.filter(at__lt=_day_start(end + timedelta(days=1)))
+        entries = entries.filter(at__lt=day_start(end + timedelta(days=1)))
     return entries.order_by("-at", "-id")

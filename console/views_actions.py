@@ -31,7 +31,7 @@ from rewards.services.issuing import voucher_issue_goodwill
 from tiers.services import tier_set_manually
 
 
-def _member(member_id: int) -> Member:
+def member_or_404(member_id: int) -> Member:
     found = Member.objects.filter(pk=member_id).first()
     if found is None:
         raise Http404(_("There is no such member."))
@@ -63,7 +63,7 @@ def _act(request, member, *, form_class, template, title, run, done):
 
 @staff_view("members.view_member", "members.adjust_points")
 def member_adjust(request, member_id: int):
-    member = _member(member_id)
+    member = member_or_404(member_id)
     return _act(
         request,
         member,
@@ -83,7 +83,7 @@ def member_adjust(request, member_id: int):
 
 @staff_view("members.view_member", "members.block_member")
 def member_block_view(request, member_id: int):
-    member = _member(member_id)
+    member = member_or_404(member_id)
     return _act(
         request,
         member,
@@ -99,7 +99,7 @@ def member_block_view(request, member_id: int):
 
 @staff_view("members.view_member", "members.block_member")
 def member_unblock_view(request, member_id: int):
-    member = _member(member_id)
+    member = member_or_404(member_id)
     return _act(
         request,
         member,
@@ -115,7 +115,7 @@ def member_unblock_view(request, member_id: int):
 
 @staff_view("members.view_member", "rewards.issue_goodwill_voucher")
 def member_goodwill(request, member_id: int):
-    member = _member(member_id)
+    member = member_or_404(member_id)
     return _act(
         request,
         member,
@@ -131,7 +131,7 @@ def member_goodwill(request, member_id: int):
 
 @staff_view("members.view_member", "tiers.change_membertier")
 def member_tier(request, member_id: int):
-    member = _member(member_id)
+    member = member_or_404(member_id)
     return _act(
         request,
         member,
@@ -159,7 +159,7 @@ def _tier_set(member, data, acting_user):
 def member_link(request, member_id: int):
     """Staff who checked the person attach their online account (a login with no member)
     to the member enrolled at the till; the member's own phone is the one claimed."""
-    member = _member(member_id)
+    member = member_or_404(member_id)
     return _act(
         request,
         member,

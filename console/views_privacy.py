@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from console.views_actions import member_or_404
 from console.views_base import console_context, staff_view
 from members.admin_privacy import PrivacyExportForm, PrivacyReasonForm
 from members.identifiers import card_number_clean
@@ -47,13 +47,6 @@ class EraseForm(PrivacyReasonForm):
         return typed
 
 
-def _member(member_id: int) -> Member:
-    found = Member.objects.filter(pk=member_id).first()
-    if found is None:
-        raise Http404(_("There is no such member."))
-    return found
-
-
 def _page(request, template, member, form, title):
     response = render(
         request, template, console_context(request, title=title, member=member, form=form)
@@ -66,7 +59,7 @@ def _page(request, template, member, form, title):
 @never_cache
 @staff_view("members.view_member", "members.export_member_data")
 def member_export(request, member_id: int):
-    member = _member(member_id)
+    member = member_or_404(member_id)
     form = PrivacyExportForm(request.POST or None)
     if member.is_erased:
         form.add_error(None, _("This member's personal data has been erased."))
@@ -85,7 +78,7 @@ def member_export(request, member_id: int):
 
 @staff_view("members.view_member", "members.erase_member")
 def member_erase_view(request, member_id: int):
-    member = _member(member_id)
+    member = member_or_404(member_id)
     form = EraseForm(request.POST or None, member=member)
     if member.is_erased:
         form.add_error(None, _("This member's personal data has been erased already."))
